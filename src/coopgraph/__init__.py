@@ -1,0 +1,8 @@
+"""coopgraph: a knowledge graph of decentralised international cooperation."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("coopgraph")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"

@@ -1,0 +1,229 @@
+"""The ``coopgraph`` command: thin wrappers over the same functions the HTTP layer uses.
+
+Exit codes: 0 success, 1 data does not conform to the shapes, 2 unusable input
+or any other error. Every option can be set as ``COOPGRAPH_<OPTION>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pyoxigraph as ox
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from coopgraph import build as building
+from coopgraph.config import Settings
+from coopgraph.errors import CoopgraphError, DataInvalid, InputUnusable
+from coopgraph.export import EXPORT_FORMATS, export_format, write_graph
+from coopgraph.reference import country_quads
+from coopgraph.resources import resource_dir
+from coopgraph.store import StoreRoot, graph_iri, run_query
+from coopgraph.validation import ValidationReport, files_to_quads, validate_quads
+
+app = typer.Typer(
+    help="coopgraph: a knowledge graph of decentralised international cooperation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", envvar="COOPGRAPH_STORE", help="Store folder (default: per-user data dir)."),
+]
+
+
+def reports_errors(command: F) -> F:
+    """Turn coopgraph errors into one sentence on stderr and the matching exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DataInvalid as error:
+            report = error.details.get("report")
+            if isinstance(report, ValidationReport):
+                print_report(report)
+            err.print(f"[red]Error:[/red] {error.message}", highlight=False)
+            raise typer.Exit(error.exit_code) from None
+        except CoopgraphError as error:
+            err.print(f"[red]Error:[/red] {error.message}", highlight=False)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("Interrupted; nothing was changed.")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings_for(store: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line on top."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if store is not None:
+        values["store"] = store
+    return Settings(**values)
+
+
+def print_report(report: ValidationReport) -> None:
+    for violation in report.violations:
+        err.print(f"- {violation}", highlight=False, soft_wrap=True)
+    err.print(report.summary(), highlight=False)
+
+
+def run_build(root: StoreRoot, **kwargs: Any) -> building.BuildResult:
+    """Build with a progress display on stderr."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("Building the store", total=None)
+        result = building.build(root, progress=lambda step: progress.update(task, description=step), **kwargs)
+    return result
+
+
+@app.command()
+@reports_errors
+def build(store: StoreOption = None) -> None:
+    """Build the store from data/ (validated; the previous store stays until the new one is complete)."""
+    root = StoreRoot(settings_for(store).store)
+    result = run_build(root)
+    out.print(f"Built {result.quads} quads in {len(result.graphs)} graphs at {result.generation}.", highlight=False)
+
+
+@app.command()
+@reports_errors
+def validate(
+    files: Annotated[list[Path] | None, typer.Argument(help="RDF files (default: the shipped data).")] = None,
+) -> None:
+    """Check RDF files (or the shipped data) against the SHACL shapes; exit 1 on violations."""
+    ontology = resource_dir("ontology")
+    if files:
+        targets = [ontology / "coopgraph.ttl", *sorted(ontology.glob("thesauri*.ttl")), *files]
+    else:
+        data = resource_dir("data")
+        targets = [*sorted(ontology.glob("*.ttl")), *sorted(data.glob("*/*.ttl"))]
+    quads = files_to_quads(targets)
+    quads.extend(country_quads(graph_iri("reference")))
+    report = validate_quads(quads)
+    if not report.conforms:
+        print_report(report)
+        raise typer.Exit(1)
+    out.print(report.summary(), highlight=False)
+
+
+QUERY_FORMATS = ("table", "json", "csv")
+
+
+@app.command()
+@reports_errors
+def query(
+    text: Annotated[str | None, typer.Argument(help="A SPARQL query.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Run a SPARQL query on the store (the default graph is the union of all graphs)."""
+    if fmt not in QUERY_FORMATS:
+        raise InputUnusable(f"Unknown format {fmt!r}; use table, json or csv.")
+    if (text is None) == (file is None):
+        raise InputUnusable("Give the query as an argument or with --file, not both and not neither.")
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputUnusable(f"{file}: cannot be read as UTF-8 text ({error}).") from error
+    assert text is not None
+    result = run_query(StoreRoot(settings_for(store).store).open_current(), text)
+    print_result(result, fmt)
+
+
+def print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples, fmt: str) -> None:
+    """Print a query result as a table, SPARQL JSON/CSV, or RDF for graph results."""
+    if isinstance(result, ox.QueryTriples):
+        rdf = {"table": ox.RdfFormat.TURTLE, "json": ox.RdfFormat.JSON_LD, "csv": ox.RdfFormat.N_TRIPLES}[fmt]
+        sys.stdout.buffer.write(ox.serialize(result, format=rdf) or b"")
+        return
+    if fmt != "table":
+        results_format = ox.QueryResultsFormat.JSON if fmt == "json" else ox.QueryResultsFormat.CSV
+        sys.stdout.buffer.write(result.serialize(format=results_format) or b"")
+        if fmt == "json":
+            sys.stdout.write("\n")
+        return
+    if isinstance(result, ox.QueryBoolean):
+        out.print("true" if bool(result) else "false")
+        return
+    columns = [v.value for v in result.variables]
+    table = Table(*columns, show_lines=False)
+    rows = 0
+    for solution in result:
+        table.add_row(*(_plain(solution[c]) for c in columns))
+        rows += 1
+    out.print(table)
+    out.print(f"{rows} row(s)", highlight=False)
+
+
+def _plain(term: object) -> str:
+    if term is None:
+        return ""
+    return str(getattr(term, "value", term))
+
+
+@app.command()
+@reports_errors
+def export(
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(EXPORT_FORMATS)}.")] = "ttl",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export the whole graph: triple formats give the union, nq/trig keep the named graphs."""
+    rdf_format = export_format(fmt)
+    opened = StoreRoot(settings_for(store).store).open_current()
+    if output is None:
+        write_graph(opened, sys.stdout.buffer, rdf_format)
+        return
+    partial = output.with_name(output.name + ".partial")
+    with open(partial, "wb") as stream:
+        write_graph(opened, stream, rdf_format)
+    partial.replace(output)
+    err.print(f"Wrote {output}.", highlight=False)
+
+
+@app.command()
+@reports_errors
+def serve(
+    host: Annotated[str | None, typer.Option(envvar="COOPGRAPH_HOST", help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(envvar="COOPGRAPH_PORT", help="Port (default 8000).")] = None,
+    timeout: Annotated[float | None, typer.Option(envvar="COOPGRAPH_TIMEOUT", help="Query time limit in seconds (default 30).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Serve the SPARQL endpoint, the API, linked data and pages; builds the store first if needed."""
+    import uvicorn
+
+    from coopgraph.web.app import create_app
+
+    settings = settings_for(store, host=host, port=port, timeout=timeout)
+    root = StoreRoot(settings.store)
+    if root.current_path() is None:
+        err.print(f"No store at {root.root} yet: building it from the shipped data.", highlight=False)
+        run_build(root)
+    err.print(f"Serving on http://{settings.host}:{settings.port}/", highlight=False)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def json_dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

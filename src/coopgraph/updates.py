@@ -1,0 +1,31 @@
+"""SPARQL updates applied as a new store generation (all or nothing, readers never see half)."""
+
+from __future__ import annotations
+
+import shutil
+
+from coopgraph.build import inferred_quads
+from coopgraph.errors import QuerySyntaxError
+from coopgraph.store import StoreRoot, graph_iri
+
+
+def apply_update(root: StoreRoot, sparql: str) -> None:
+    """Apply ``sparql`` to a copy of the current generation, re-derive ``coop:cooperatesWith``, publish.
+
+    Raises ``QuerySyntaxError`` (nothing changed) when the update does not parse.
+    """
+    with root.writer_lock():
+        staging, store = root.clone_current()
+        try:
+            try:
+                store.update(sparql)
+            except SyntaxError as error:
+                raise QuerySyntaxError(f"The SPARQL update is malformed: {error}") from error
+            store.clear_graph(graph_iri("inferred"))
+            store.extend(list(inferred_quads(store)))
+            store.flush()
+            del store
+            root.publish(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise

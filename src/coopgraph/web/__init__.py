@@ -1,0 +1,1 @@
+"""The HTTP layer: an app factory and one router per surface."""

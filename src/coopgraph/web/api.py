@@ -1,0 +1,5 @@
+"""Router for api (to be written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router for pages (to be written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router for resources (to be written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

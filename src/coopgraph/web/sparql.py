@@ -1,0 +1,5 @@
+"""Router for sparql (to be written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
