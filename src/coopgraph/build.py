@@ -6,6 +6,7 @@ when loading, validation and enrichment all succeeded (see ``store.StoreRoot``).
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,7 +93,13 @@ def build(
     """
     data_dir = data_dir or resource_dir("data")
     with root.writer_lock():
-        sources = vocabulary_sources() + data_sources(data_dir, root.root / IMPORTS_FOLDER) + list(extra)
+        extra = list(extra)
+        # An extra source replaces a shipped or imported graph of the same name (re-importing a file).
+        replaced = {source.name for source in extra}
+        sources = [
+            s for s in vocabulary_sources() + data_sources(data_dir, root.root / IMPORTS_FOLDER)
+            if s.name not in replaced
+        ] + extra
         staging = root.new_staging()
         try:
             store = ox.Store(str(staging))
@@ -204,8 +211,6 @@ def void_quads(store: ox.Store) -> Iterator[ox.Quad]:
 
 
 def _slug_of_iri(iri: str) -> str:
-    import re
-
     return re.sub(r"[^a-z0-9]+", "-", iri.lower()).strip("-")
 
 

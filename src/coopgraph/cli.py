@@ -221,6 +221,35 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
 
 
+@app.command("import")
+@reports_errors
+def import_(
+    file: Annotated[Path, typer.Argument(help="A CSV file following the template in docs/import.md.")],
+    store: StoreOption = None,
+) -> None:
+    """Import partnerships from a CSV file: all rows or none; the report names bad rows and columns."""
+
+    root = StoreRoot(settings_for(store).store)
+    if root.current_path() is None:
+        raise InputUnusable(f"No store at {root.root} yet; run `coopgraph build` before importing.")
+    try:
+        result = run_import(root, file)
+    except DataInvalid as error:
+        for problem in error.details.get("problems", []):
+            err.print(f"- {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]Error:[/red] {error.message}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"Imported {file.name}: the store now holds {result.quads} quads.", highlight=False)
+
+
+def run_import(root: StoreRoot, file: Path) -> building.BuildResult:
+    from coopgraph.importer import import_csv
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as progress:
+        task = progress.add_task("Importing", total=None)
+        return import_csv(root, file, progress=lambda step: progress.update(task, description=step))
+
+
 def json_dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
