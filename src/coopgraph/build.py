@@ -189,7 +189,7 @@ def void_quads(store: ox.Store) -> Iterator[ox.Quad]:
 
     yield ox.Quad(DATASET_IRI, RDF_TYPE, ox.NamedNode(VOID + "Dataset"), graph)
     # The statistics quads themselves are not counted: they describe the rest.
-    yield stat(DATASET_IRI, "triples", _count(store, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+    yield stat(DATASET_IRI, "triples", _count(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))
     yield stat(DATASET_IRI, "entities", _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER isIRI(?s) }"))
     yield stat(DATASET_IRI, "classes", _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"))
     yield stat(DATASET_IRI, "properties", _count(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"))

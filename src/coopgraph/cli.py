@@ -94,10 +94,18 @@ def run_build(root: StoreRoot, **kwargs: Any) -> building.BuildResult:
 
 @app.command()
 @reports_errors
-def build(store: StoreOption = None) -> None:
+def build(
+    store: StoreOption = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", envvar="COOPGRAPH_DATA", help="Data folder (default: the shipped data)."),
+    ] = None,
+) -> None:
     """Build the store from data/ (validated; the previous store stays until the new one is complete)."""
     root = StoreRoot(settings_for(store).store)
-    result = run_build(root)
+    if data is not None and not data.is_dir():
+        raise InputUnusable(f"{data} is not a folder; --data takes a folder with one subfolder per source.")
+    result = run_build(root, data_dir=data)
     out.print(f"Built {result.quads} quads in {len(result.graphs)} graphs at {result.generation}.", highlight=False)
 
 

@@ -47,7 +47,7 @@ def write_graph(store: ox.Store, output: IO[bytes], fmt: ox.RdfFormat) -> None:
     if fmt.supports_datasets:
         store.dump(output, fmt, prefixes=PREFIXES if fmt is ox.RdfFormat.TRIG else None)
         return
-    union = store.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
+    union = store.query("CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }", use_default_graph_as_union=True)
     assert isinstance(union, ox.QueryTriples)
     prefixes = PREFIXES if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
     ox.serialize(union, output, fmt, prefixes=prefixes)
