@@ -12,10 +12,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from coopgraph.backend import Backend
 from coopgraph.build import build
 from coopgraph.config import Settings
+from coopgraph.executor import PooledBackend
 from coopgraph.store import StoreRoot
 from coopgraph.web.app import create_app
+from coopgraph.web.server import uvicorn_config
 
 PREFIXES = """
 PREFIX coop: <https://w3id.org/coopgraph/ontology#>
@@ -73,14 +76,14 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn server on 127.0.0.1 in a background thread."""
+    """A real uvicorn server on 127.0.0.1 in a background thread (closes ``backend`` when done)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        self.backend = backend
+        settings = settings.model_copy(update={"host": "127.0.0.1"})
+        config = uvicorn_config(create_app(settings, backend), settings, port=self.port)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -96,11 +99,14 @@ class LiveServer:
     def __exit__(self, *_exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        if self.backend is not None:
+            self.backend.close()
 
 
 @pytest.fixture(scope="session")
 def live_server(settings: Settings) -> Iterator[LiveServer]:
-    with LiveServer(settings) as server:
+    """The app as served: queries run in a pool of worker processes."""
+    with LiveServer(settings, PooledBackend.from_settings(settings)) as server:
         yield server
 
 

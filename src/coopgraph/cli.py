@@ -213,20 +213,36 @@ def serve(
     host: Annotated[str | None, typer.Option(envvar="COOPGRAPH_HOST", help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(envvar="COOPGRAPH_PORT", help="Port (default 8000).")] = None,
     timeout: Annotated[float | None, typer.Option(envvar="COOPGRAPH_TIMEOUT", help="Query time limit in seconds (default 30).")] = None,
+    workers: Annotated[int | None, typer.Option(envvar="COOPGRAPH_WORKERS", help="Query worker processes (default 2).")] = None,
     store: StoreOption = None,
 ) -> None:
-    """Serve the SPARQL endpoint, the API, linked data and pages; builds the store first if needed."""
+    """Serve the SPARQL endpoint, the API, linked data and pages; builds the store first if needed.
+
+    Queries run in worker processes so that one past the time limit is stopped.
+    Updates through /sparql are refused unless COOPGRAPH_UPDATE_TOKEN is set (a
+    token is never taken on the command line, where other users could read it).
+    """
     import uvicorn
 
+    from coopgraph.executor import PooledBackend
     from coopgraph.web.app import create_app
+    from coopgraph.web.server import uvicorn_config
 
-    settings = settings_for(store, host=host, port=port, timeout=timeout)
+    settings = settings_for(store, host=host, port=port, timeout=timeout, workers=workers)
     root = StoreRoot(settings.store)
     if root.current_path() is None:
         err.print(f"No store at {root.root} yet: building it from the shipped data.", highlight=False)
         run_build(root)
-    err.print(f"Serving on http://{settings.host}:{settings.port}/", highlight=False)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    backend = PooledBackend.from_settings(settings)
+    try:
+        err.print(
+            f"Serving on http://{settings.host}:{settings.port}/ "
+            f"({settings.workers} query workers, {settings.timeout:g} s limit)",
+            highlight=False,
+        )
+        uvicorn.Server(uvicorn_config(create_app(settings, backend), settings)).run()
+    finally:
+        backend.close()
 
 
 @app.command("import")

@@ -45,8 +45,12 @@ HTML = Format("text/html", "html", aliases=("application/xhtml+xml",))
 NAMES = {
     "turtle": "ttl", "ntriples": "nt", "n-triples": "nt", "rdfxml": "rdf", "xml-rdf": "rdf",
     "json-ld": "jsonld", "nquads": "nq", "n-quads": "nq", "srj": "json", "srx": "xml",
-    "text": "tsv",
+    "text": "tsv", "rdf+xml": "rdf", "n3": "ttl",
 }
+
+# Names that mean one thing for results and another for graphs: clients such as
+# SPARQLWrapper send ``format=xml`` or ``format=json`` whatever the query form.
+GRAPH_NAMES = {"xml": "rdf", "json": "jsonld"}
 
 
 def _parse_accept(header: str) -> list[tuple[str, float, int]]:
@@ -75,7 +79,8 @@ def _matches(media_range: str, fmt: Format) -> int:
     if media_range in types:
         return 3 if media_range == fmt.media_type else 2
     major = media_range.split("/")[0]
-    if media_range.endswith("/*") and any(t.startswith(major + "/") for t in types):
+    # A wildcard matches the type we would send, not an alias (text/* is not SPARQL XML).
+    if media_range.endswith("/*") and fmt.media_type.startswith(major + "/"):
         return 1
     return 1 if media_range == "*/*" else 0
 
@@ -88,10 +93,13 @@ def negotiate(accept: str | None, offers: tuple[Format, ...], format_name: str |
     default. Raises ``NotAcceptable`` naming what can be produced.
     """
     if format_name:
-        wanted = NAMES.get(format_name.lower(), format_name.lower())
-        for fmt in offers:
-            if wanted in (fmt.name, fmt.media_type, *fmt.aliases):
-                return fmt
+        # A "+" left unencoded in a URL (application/sparql-results+json) arrives as a space.
+        given = format_name.strip().lower().replace(" ", "+")
+        wanted = NAMES.get(given, given)
+        for candidate in (wanted, GRAPH_NAMES.get(wanted)):
+            for fmt in offers:
+                if candidate in (fmt.name, fmt.media_type, *fmt.aliases):
+                    return fmt
         raise NotAcceptable(
             f"Format {format_name!r} is not available here; use one of "
             f"{', '.join(f.name for f in offers)}."

@@ -12,7 +12,7 @@ from coopgraph import __version__
 from coopgraph.backend import Backend, EmbeddedBackend
 from coopgraph.config import Settings
 from coopgraph.store import StoreRoot
-from coopgraph.web import api, errors, pages, resources, sparql
+from coopgraph.web import api, caching, errors, pages, resources, sparql
 
 
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.settings = settings
     app.state.backend = backend
     errors.install(app)
+    caching.install(app)
     app.include_router(sparql.router)
     app.include_router(api.router)
     app.include_router(resources.router)
