@@ -31,3 +31,4 @@ class Settings(BaseSettings):
     sparql_endpoint: str | None = None
     sparql_update_endpoint: str | None = None
     base_iri: str = "https://w3id.org/coopgraph/"
+    queries_dir: Path | None = Field(default=None, description="Folder of canned queries (default: the shipped queries/).")

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     errors.install(app)
     caching.install(app)
     app.include_router(sparql.router)
-    app.include_router(api.router)
+    app.include_router(api.create_router(settings))
     app.include_router(resources.router)
     app.include_router(pages.router)
     return app
