@@ -274,6 +274,100 @@ def run_import(root: StoreRoot, file: Path) -> building.BuildResult:
         return import_csv(root, file, progress=lambda step: progress.update(task, description=step))
 
 
+def _canned_setup(store: Path | None) -> tuple[Any, Any]:
+    """The canned-query registry and a backend over the store, as the server would use them."""
+    from coopgraph import canned
+    from coopgraph.backend import EmbeddedBackend
+
+    settings = settings_for(store)
+    return canned.load_registry(settings.queries_dir), EmbeddedBackend(StoreRoot(settings.store))
+
+
+def parse_arguments(pairs: list[str]) -> dict[str, str]:
+    """``name=value`` strings → a mapping; raises ``InputUnusable`` for a pair without ``=`` or given twice."""
+    arguments: dict[str, str] = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip():
+            raise InputUnusable(f"Give parameters as name=value (e.g. authority=Lyon), not {pair!r}.")
+        if name.strip() in arguments:
+            raise InputUnusable(f"Parameter {name.strip()!r} is given more than once; give it once.")
+        arguments[name.strip()] = value
+    return arguments
+
+
+@app.command("run")
+@reports_errors
+def run_canned(
+    name: Annotated[str | None, typer.Argument(help="A canned query; leave out to list them.")] = None,
+    arguments: Annotated[
+        list[str] | None, typer.Argument(help="Parameters as name=value (e.g. authority=Lyon).")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A parameter as name=value; repeatable.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    limit: Annotated[int, typer.Option(help="Rows to show (1-10000).")] = 100,
+    offset: Annotated[int, typer.Option(help="Rows to skip.")] = 0,
+    store: StoreOption = None,
+) -> None:
+    """Run a canned query from queries/ (the same as GET /api/queries/NAME), e.g. `run partners-of authority=Lyon`."""
+    from coopgraph import canned
+
+    if fmt not in QUERY_FORMATS:
+        raise InputUnusable(f"Unknown format {fmt!r}; use table, json or csv.")
+    registry, backend = _canned_setup(store)
+    if name is None:
+        table = Table("query", "parameters", "summary")
+        for query in registry:
+            table.add_row(query.name, ", ".join(p.name for p in query.parameters), query.summary)
+        out.print(table)
+        return
+    query = registry.get(name)
+    page = canned.run(backend, query, parse_arguments([*(param or []), *(arguments or [])]), limit=limit, offset=offset)
+    if fmt == "json":
+        out.print_json(json_dump(canned.page_json(page)))
+    elif fmt == "csv":
+        sys.stdout.write(canned.page_csv(page))
+    else:
+        table = Table(*page.columns)
+        for row in page.rows:
+            table.add_row(*(_plain(row.get(c)) for c in page.columns))
+        out.print(table)
+        more = f"; more with --offset {offset + limit}" if page.has_more else ""
+        out.print(f"{len(page.rows)} row(s){more}", highlight=False)
+
+
+@app.command()
+@reports_errors
+def stats(
+    lang: Annotated[str, typer.Option(help="Language of the labels: en or fr.")] = "en",
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Figures of the graph: counts by source, authority type, country, partner country, decade, sector, network."""
+    from coopgraph import canned
+
+    if fmt not in QUERY_FORMATS:
+        raise InputUnusable(f"Unknown format {fmt!r}; use table, json or csv.")
+    registry, backend = _canned_setup(store)
+    page = canned.run(backend, registry.get("stats"), {"lang": lang}, limit=canned.MAX_LIMIT)
+    if fmt == "json":
+        out.print_json(json_dump(canned.page_json(page)))
+        return
+    if fmt == "csv":
+        sys.stdout.write(canned.page_csv(page))
+        return
+    dimensions: dict[str, Table] = {}
+    for row in page.rows:
+        dimension = _plain(row.get("dimension"))
+        if dimension not in dimensions:
+            dimensions[dimension] = Table("value", "code", "count", title=f"by {dimension}", title_justify="left")
+        dimensions[dimension].add_row(_plain(row.get("valueLabel")), _plain(row.get("notation")), _plain(row.get("count")))
+    for table in dimensions.values():
+        out.print(table)
+
+
 def json_dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
 
