@@ -240,6 +240,11 @@ class PooledBackend:
     def version(self) -> str:
         return self.root.version() or "empty"
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the live workers (for diagnostics and tests)."""
+        with self._lock:
+            return sorted(w.process.pid for w in self._all if w.process.pid is not None)
+
     def query(
         self,
         sparql: str,

@@ -63,7 +63,7 @@ class ProtocolRequest:
     default_graph_uris: list[str] = field(default_factory=list)
     named_graph_uris: list[str] = field(default_factory=list)
     using_graph_uris: list[str] = field(default_factory=list)
-    format_name: str | None = None
+    format_names: list[str] = field(default_factory=list)
 
     @classmethod
     def from_pairs(cls, pairs: list[tuple[str, str]]) -> ProtocolRequest:
@@ -75,12 +75,11 @@ class ProtocolRequest:
             "named-graph-uri": request.named_graph_uris,
             "using-graph-uri": request.using_graph_uris,
             "using-named-graph-uri": request.using_graph_uris,
+            "format": request.format_names,
         }
         for name, value in pairs:
-            if name in lists:
+            if name in lists and (value or name != "format"):
                 lists[name].append(value)
-            elif name == "format" and value:
-                request.format_name = value
         return request
 
 
@@ -114,7 +113,7 @@ async def sparql_get(request: Request) -> Response:
     if protocol.updates:
         raise InvalidParameter("SPARQL updates are only accepted with POST, never with GET.")
     if not protocol.queries:
-        return await _service_description(request, protocol.format_name)
+        return await _service_description(request, protocol.format_names)
     return await _answer_query(request, protocol)
 
 
@@ -213,9 +212,30 @@ def _check_iris(iris: list[str], name: str) -> None:
             raise InvalidParameter(f"{name} must be an absolute IRI; {iri!r} is not one.") from None
 
 
-def _negotiate_quietly(accept: str | None, offers: tuple[Format, ...], name: str | None) -> Format | NotAcceptable:
+def _negotiate(accept: str | None, offers: tuple[Format, ...], format_names: list[str]) -> Format:
+    """The format named by the first usable ``format=`` value, else by ``Accept``.
+
+    SPARQLWrapper sends ``format`` twice (``format=json-ld&format=application/ld+json,...``),
+    so every value, and every comma-separated item of it, is a candidate.
+    """
+    if not format_names:
+        return negotiate(accept, offers)
+    refusal: NotAcceptable | None = None
+    for value in format_names:
+        for name in value.split(","):
+            try:
+                return negotiate(accept, offers, name.strip())
+            except NotAcceptable as error:
+                refusal = refusal or error
+    assert refusal is not None
+    raise refusal
+
+
+def _negotiate_quietly(
+    accept: str | None, offers: tuple[Format, ...], format_names: list[str]
+) -> Format | NotAcceptable:
     try:
-        return negotiate(accept, offers, name)
+        return _negotiate(accept, offers, format_names)
     except NotAcceptable as error:
         return error
 
@@ -228,8 +248,8 @@ async def _answer_query(request: Request, protocol: ProtocolRequest) -> Response
     _check_iris(protocol.default_graph_uris, "default-graph-uri")
     _check_iris(protocol.named_graph_uris, "named-graph-uri")
     accept = request.headers.get("accept")
-    results_format = _negotiate_quietly(accept, RESULT_FORMATS, protocol.format_name)
-    graph_format = _negotiate_quietly(accept, RDF_FORMATS, protocol.format_name)
+    results_format = _negotiate_quietly(accept, RESULT_FORMATS, protocol.format_names)
+    graph_format = _negotiate_quietly(accept, RDF_FORMATS, protocol.format_names)
     # Refuse before evaluating when the query form shows the answer could not be sent.
     form = query_form(sparql)
     expected = graph_format if form in ("construct", "describe") else results_format
@@ -262,11 +282,11 @@ def _result_response(raw: RawResult, fmt: Format, max_results: int) -> Response:
     return Response(raw.body, media_type=f"{fmt.media_type}; charset=utf-8", headers=headers)
 
 
-async def _service_description(request: Request, format_name: str | None) -> Response:
+async def _service_description(request: Request, format_names: list[str]) -> Response:
     accept = request.headers.get("accept")
-    if not format_name and accept and negotiate(accept, (*RDF_FORMATS, HTML)) is HTML:
+    if not format_names and accept and negotiate(accept, (*RDF_FORMATS, HTML)) is HTML:
         return RedirectResponse(request.scope.get("root_path", "") + "/query", status_code=303)
-    fmt = negotiate(accept, RDF_FORMATS, format_name)
+    fmt = _negotiate(accept, RDF_FORMATS, format_names)
     body = await run_in_threadpool(
         service_description,
         _backend(request),
