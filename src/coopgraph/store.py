@@ -110,13 +110,12 @@ class StoreRoot:
         """Open the current generation. Raises ``StoreUnavailable`` when there is none."""
         current = self.current_path()
         if current is None:
-            raise StoreUnavailable(
-                f"No store has been built at {self.root}; run `coopgraph build` first."
-            )
+            # No file path in the message: it may end up in an HTTP error body.
+            raise StoreUnavailable("No store has been built yet; run `coopgraph build` first.")
         try:
             return ox.Store.read_only(str(current)) if read_only else ox.Store(str(current))
         except OSError as error:
-            raise StoreUnavailable(f"The store at {current} could not be opened: {error}") from error
+            raise StoreUnavailable(f"The store could not be opened ({error.strerror or 'I/O error'}).") from error
 
     def clone_current(self) -> tuple[Path, ox.Store]:
         """Copy the current generation into a new staging folder and open it for writing."""
