@@ -174,7 +174,10 @@ def declare(name: str, spec: object) -> Parameter:
         raise ValueError(f"parameter {name!r} is required and has a default: choose one")
     if parameter.default is not None and parameter.type not in NAMED_TYPES:
         # A default must itself be a valid value (named types need the data, so are checked at run time).
-        check_value(parameter, parameter.default)
+        try:
+            check_value(parameter, parameter.default)
+        except InvalidParameter as error:
+            raise ValueError(f"the default of parameter {name!r} is invalid: {error.message}") from None
     return parameter
 
 
@@ -195,6 +198,8 @@ def check_value(parameter: Parameter, raw: str) -> tuple[ox.NamedNode | ox.Liter
     if parameter.type == "search":
         if len(raw) > MAX_STRING_LENGTH:
             raise refuse(f"the value is {len(raw)} characters long")
+        if not fold(raw):
+            raise refuse(f"{_shown(raw)} has no letters or digits")
         # Folded here; the query folds the labels the same way (see queries/authorities.rq).
         return ox.Literal(fold(raw)), raw
     if parameter.type in ("integer", "year"):
