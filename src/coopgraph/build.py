@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,13 +19,15 @@ from coopgraph import reference
 from coopgraph.errors import DataInvalid, InputUnusable
 from coopgraph.resources import resource_dir
 from coopgraph.store import GRAPH_BASE, ID_BASE, ONTOLOGY_NS, StoreRoot, graph_iri
-from coopgraph.validation import ValidationReport, validate_quads
+from coopgraph.validation import ValidationReport
+from coopgraph.validation_sparql import validate_store
 
 COOP = ONTOLOGY_NS
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 VOID = "http://rdfs.org/ns/void#"
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 DATASET_IRI = ox.NamedNode(ID_BASE + "dataset/coopgraph")
+DATA_VERSION = ox.NamedNode(COOP + "dataVersion")
 IMPORTS_FOLDER = "imports"
 DERIVED_GRAPHS = ("reference", "inferred", "void")
 
@@ -109,7 +112,9 @@ def build(
             progress("Adding countries and GeoNames places")
             store.extend(list(reference_quads(store)))
             progress("Validating against the SHACL shapes")
-            report = validate_quads(store.quads_for_pattern(None, None, None, None))
+            # Shapes compiled to SPARQL and run on the staging store itself: no rdflib copy
+            # (pySHACL, the reference, stays behind `coopgraph validate`; see validation_sparql).
+            report = validate_store(store)
             if not report.conforms:
                 raise DataInvalid(report.summary(), report=report)
             progress("Materialising who cooperates with whom")
@@ -188,6 +193,8 @@ def void_quads(store: ox.Store) -> Iterator[ox.Quad]:
         return ox.Quad(subject, ox.NamedNode(VOID + prop), ox.Literal(str(value), datatype=XSD_INTEGER), graph)
 
     yield ox.Quad(DATASET_IRI, RDF_TYPE, ox.NamedNode(VOID + "Dataset"), graph)
+    # A token unique to this build: a remote store's ``version()`` (and so every ETag) follows it.
+    yield ox.Quad(DATASET_IRI, DATA_VERSION, ox.Literal(uuid.uuid4().hex), graph)
     # The statistics quads themselves are not counted: they describe the rest.
     yield stat(DATASET_IRI, "triples", _count(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))
     yield stat(DATASET_IRI, "entities", _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER isIRI(?s) }"))
