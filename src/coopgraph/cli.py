@@ -43,6 +43,30 @@ StoreOption = Annotated[
     Path | None,
     typer.Option("--store", envvar="COOPGRAPH_STORE", help="Store folder (default: per-user data dir)."),
 ]
+SparqlEndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sparql-endpoint",
+        envvar="COOPGRAPH_SPARQL_ENDPOINT",
+        help="A SPARQL 1.1 server's query URL (e.g. http://127.0.0.1:7878/query) to use instead of the embedded store.",
+    ),
+]
+SparqlUpdateEndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sparql-update-endpoint",
+        envvar="COOPGRAPH_SPARQL_UPDATE_ENDPOINT",
+        help="Its update URL (build/import: derived from an Oxigraph query URL; serve: read-only without it).",
+    ),
+]
+GraphStoreEndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--graph-store-endpoint",
+        envvar="COOPGRAPH_GRAPH_STORE_ENDPOINT",
+        help="Its Graph Store Protocol URL (default: derived from an Oxigraph query URL, …/store).",
+    ),
+]
 
 
 def reports_errors(command: F) -> F:
@@ -82,6 +106,36 @@ def print_report(report: ValidationReport) -> None:
     err.print(report.summary(), highlight=False)
 
 
+def run_remote_load(
+    sparql_endpoint: str,
+    update_endpoint: str | None,
+    graph_store_endpoint: str | None,
+    **kwargs: Any,
+) -> Any:
+    """Build and validate locally, then load the remote SPARQL store, with a progress bar on stderr."""
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from coopgraph.remote_load import RemoteStore, load_build
+
+    remote = RemoteStore.from_endpoints(sparql_endpoint, update_endpoint, graph_store_endpoint)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("triples"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Building", total=None)
+
+        def show(step: str, done: int, total: int) -> None:
+            progress.update(task, description=step, completed=done, total=total or None)
+
+        return load_build(remote, progress=show, **kwargs)
+
+
 def run_build(root: StoreRoot, **kwargs: Any) -> building.BuildResult:
     """Build with a progress display on stderr."""
     with Progress(
@@ -100,11 +154,26 @@ def build(
         Path | None,
         typer.Option("--data", envvar="COOPGRAPH_DATA", help="Data folder (default: the shipped data)."),
     ] = None,
+    sparql_endpoint: SparqlEndpointOption = None,
+    sparql_update_endpoint: SparqlUpdateEndpointOption = None,
+    graph_store_endpoint: GraphStoreEndpointOption = None,
 ) -> None:
-    """Build the store from data/ (validated; the previous store stays until the new one is complete)."""
+    """Build the store from data/ (validated; the previous store stays until the new one is complete).
+
+    With --sparql-endpoint the build is made and validated locally, then loaded
+    into that SPARQL server, which switches to it in one step.
+    """
     root = StoreRoot(settings_for(store).store)
     if data is not None and not data.is_dir():
         raise InputUnusable(f"{data} is not a folder; --data takes a folder with one subfolder per source.")
+    if sparql_endpoint:
+        loaded = run_remote_load(sparql_endpoint, sparql_update_endpoint, graph_store_endpoint, data_dir=data)
+        out.print(
+            f"Built and validated {loaded.build.quads} quads; loaded {loaded.triples_sent} triples in "
+            f"{loaded.graphs_sent} graphs into {sparql_endpoint}.",
+            highlight=False,
+        )
+        return
     result = run_build(root, data_dir=data)
     out.print(f"Built {result.quads} quads in {len(result.graphs)} graphs at {result.generation}.", highlight=False)
 
@@ -215,8 +284,14 @@ def serve(
     timeout: Annotated[float | None, typer.Option(envvar="COOPGRAPH_TIMEOUT", help="Query time limit in seconds (default 30).")] = None,
     workers: Annotated[int | None, typer.Option(envvar="COOPGRAPH_WORKERS", help="Query worker processes (default 2).")] = None,
     store: StoreOption = None,
+    sparql_endpoint: SparqlEndpointOption = None,
+    sparql_update_endpoint: SparqlUpdateEndpointOption = None,
 ) -> None:
     """Serve the SPARQL endpoint, the API, linked data and pages; builds the store first if needed.
+
+    With --sparql-endpoint every query goes to that SPARQL 1.1 server instead
+    (its default graph must be the union of its named graphs, see docs/deploy.md;
+    --workers then counts the queries sent to it at once).
 
     Queries run in worker processes so that one past the time limit is stopped.
     Updates through /sparql are refused unless COOPGRAPH_UPDATE_TOKEN is set (a
@@ -228,7 +303,18 @@ def serve(
     from coopgraph.web.app import create_app
     from coopgraph.web.server import uvicorn_config
 
-    settings = settings_for(store, host=host, port=port, timeout=timeout, workers=workers)
+    settings = settings_for(
+        store,
+        host=host,
+        port=port,
+        timeout=timeout,
+        workers=workers,
+        sparql_endpoint=sparql_endpoint,
+        sparql_update_endpoint=sparql_update_endpoint,
+    )
+    if settings.sparql_endpoint:
+        serve_remote(settings)
+        return
     root = StoreRoot(settings.store)
     if root.current_path() is None:
         err.print(f"No store at {root.root} yet: building it from the shipped data.", highlight=False)
@@ -245,14 +331,45 @@ def serve(
         backend.close()
 
 
+def serve_remote(settings: Settings) -> None:
+    """Serve over the remote SPARQL store of ``settings`` (nothing is built here)."""
+    import uvicorn
+
+    from coopgraph.errors import UpstreamError
+    from coopgraph.remote import RemoteBackend
+    from coopgraph.web.app import create_app
+    from coopgraph.web.server import uvicorn_config
+
+    backend = RemoteBackend.from_settings(settings)
+    try:
+        try:
+            backend.version()
+        except UpstreamError as error:
+            err.print(f"[yellow]Warning:[/yellow] {error.message} Serving anyway; requests fail with 502 until it answers.")
+        err.print(
+            f"Serving on http://{settings.host}:{settings.port}/ over the SPARQL store at {settings.sparql_endpoint} "
+            f"({settings.workers} queries at once, {settings.timeout:g} s limit)",
+            highlight=False,
+        )
+        uvicorn.Server(uvicorn_config(create_app(settings, backend), settings)).run()
+    finally:
+        backend.close()
+
+
 @app.command("import")
 @reports_errors
 def import_(
     file: Annotated[Path, typer.Argument(help="A CSV file following the template in docs/import.md.")],
     store: StoreOption = None,
+    sparql_endpoint: SparqlEndpointOption = None,
+    sparql_update_endpoint: SparqlUpdateEndpointOption = None,
+    graph_store_endpoint: GraphStoreEndpointOption = None,
 ) -> None:
     """Import partnerships from a CSV file: all rows or none; the report names bad rows and columns."""
 
+    if sparql_endpoint:
+        import_remote(file, sparql_endpoint, sparql_update_endpoint, graph_store_endpoint)
+        return
     root = StoreRoot(settings_for(store).store)
     if root.current_path() is None:
         raise InputUnusable(f"No store at {root.root} yet; run `coopgraph build` before importing.")
@@ -264,6 +381,28 @@ def import_(
         err.print(f"[red]Error:[/red] {error.message}", highlight=False)
         raise typer.Exit(1) from None
     out.print(f"Imported {file.name}: the store now holds {result.quads} quads.", highlight=False)
+
+
+def import_remote(file: Path, sparql_endpoint: str, update_endpoint: str | None, graph_store_endpoint: str | None) -> None:
+    """Import ``file`` into the remote SPARQL store: validated locally with the server's data, then loaded."""
+    from coopgraph.importer import import_csv
+
+    try:
+        loaded = run_remote_load(
+            sparql_endpoint,
+            update_endpoint,
+            graph_store_endpoint,
+            build_generation=lambda root: import_csv(root, file),
+        )
+    except DataInvalid as error:
+        for problem in error.details.get("problems", []):
+            err.print(f"- {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]Error:[/red] {error.message}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(
+        f"Imported {file.name}: {sparql_endpoint} now holds {loaded.triples_sent} triples in {loaded.graphs_sent} graphs.",
+        highlight=False,
+    )
 
 
 def run_import(root: StoreRoot, file: Path) -> building.BuildResult:

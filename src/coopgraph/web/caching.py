@@ -23,6 +23,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from coopgraph.errors import CoopgraphError
+
 MAX_AGE = 60
 
 CORS_ALLOWED_HEADERS = ["Accept", "Accept-Language", "Content-Type", "If-None-Match", "Cache-Control"]
@@ -66,7 +68,13 @@ class CachingMiddleware:
             return
         backend = scope["app"].state.backend
         # The version may need I/O (a symbolic link, or a remote endpoint): not on the event loop.
-        version = await run_in_threadpool(backend.version)
+        try:
+            version = await run_in_threadpool(backend.version)
+        except CoopgraphError:
+            # No version, no ETag (a remote store that is down): the route answers, or fails
+            # with its own status (502/503) through the error handlers, uncached.
+            await self.app(scope, receive, send)
+            return
         etag = entity_tag(version, scope)
         cache_headers = {
             "ETag": etag,
