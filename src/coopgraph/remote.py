@@ -277,6 +277,25 @@ class RemoteBackend:
         graph_format: ox.RdfFormat,
     ) -> RawResult:
         deadline = time.monotonic() + limit
+        for attempt in (1, 2):
+            try:
+                return self._stream_query(sparql, params, limit, deadline, results_format, graph_format)
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as error:
+                # A kept-alive connection the server closed (it restarted): a read-only query is safe to resend once.
+                if attempt == 2 or time.monotonic() > deadline:
+                    raise _unreachable(error) from None
+                log.info("resending a query after a broken connection: %r", error)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stream_query(
+        self,
+        sparql: str,
+        params: list[tuple[str, str | int | float | bool | None]],
+        limit: float,
+        deadline: float,
+        results_format: ox.QueryResultsFormat,
+        graph_format: ox.RdfFormat,
+    ) -> RawResult:
         try:
             with self._client.stream(
                 "POST",
@@ -298,6 +317,8 @@ class RemoteBackend:
             raise _query_timeout(limit) from None
         except httpx.TimeoutException as error:
             raise _timeout_error(error, limit) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            raise
         except httpx.HTTPError as error:
             raise _unreachable(error) from None
 
