@@ -14,6 +14,8 @@ Resolution rules (``resolve``):
   others; several main-label matches → ``AmbiguousName`` (409, ``candidates``);
 - otherwise a name that is an alternative name or slug of exactly one resource
   resolves to it; several → ``AmbiguousName``;
+- otherwise words that appear whole in the names of exactly one resource resolve
+  to it ("Brest" → Communauté urbaine de Brest); several → ``AmbiguousName``;
 - no match → ``UnknownName`` (404) with the closest names as ``suggestions``.
 
 The index is built with one SPARQL query through the backend and cached per
@@ -173,6 +175,28 @@ def resolve(backend: Backend, text: str, kinds: Iterable[str], parameter: str = 
                 f"give the IRI of the one you mean as {parameter!r}.",
                 candidates=[c.as_dict() for c in candidates],
             )
+    # Last resort: the words typed appear, whole, in the names of exactly one resource
+    # ("Brest" for "Communauté urbaine de Brest").
+    padded = f" {folded} "
+    containing = sorted(
+        {
+            iri
+            for table in (index.primary, index.alternative)
+            for kind in wanted
+            for name, iris in table[kind].items()
+            if padded in f" {name} "
+            for iri in iris
+        }
+    )
+    if len(containing) == 1:
+        return index.candidates[containing[0]]
+    if len(containing) > 1:
+        candidates = [index.candidates[iri] for iri in containing]
+        raise AmbiguousName(
+            f"{text!r} is part of the names of {len(candidates)} resources "
+            f"({'; '.join(_describe(c) for c in candidates)}); give the full name or the IRI as {parameter!r}.",
+            candidates=[c.as_dict() for c in candidates],
+        )
     suggestions = suggest(index, folded, wanted)
     hint = f" Did you mean {', '.join(repr(s.label) for s in suggestions)}?" if suggestions else ""
     raise UnknownName(
