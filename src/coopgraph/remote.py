@@ -341,7 +341,11 @@ class RemoteBackend:
             if rdf_format is not None:
                 return self._capped_graph(ox.parse(reader, rdf_format), graph_format)
         except (SyntaxError, ValueError) as error:
-            raise UpstreamError(f"The SPARQL store sent an answer that could not be read ({error}).") from None
+            # Oxigraph, for one, starts a 200 answer and ends it with a message when its own limit cuts a query.
+            raise UpstreamError(
+                "The SPARQL store broke off its answer (it may have stopped the query at its own time limit); "
+                "retry, or simplify the query."
+            ) from error
         raise UpstreamError(f"The SPARQL store answered in an unexpected format ({media_type or 'none'}).")
 
     def _capped_graph(self, quads: ox.QuadParser, fmt: ox.RdfFormat) -> RawResult:

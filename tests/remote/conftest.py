@@ -17,7 +17,7 @@ from coopgraph.config import Settings
 from coopgraph.remote import RemoteBackend
 from tests.conftest import LiveServer, free_port
 
-SERVER_TIMEOUT_S = 10
+SERVER_TIMEOUT_S = 5
 
 
 def executable(name: str) -> Path:
