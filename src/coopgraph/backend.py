@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Literal, Protocol
+from typing import IO, Literal, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
+from coopgraph.export import write_graph
 from coopgraph.store import StoreRoot, Term, run_query
 
 ResultKind = Literal["solutions", "boolean", "graph"]
@@ -60,6 +61,21 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class DumpingBackend(Protocol):
+    """An optional capability: a backend that can stream the whole dataset itself.
+
+    Dumps do not fit ``query`` (one answer in memory, capped in rows): a backend
+    holding a local store writes it straight to ``output`` in ``fmt`` instead.
+    ``coopgraph.linked_data.dump`` uses this when present and falls back to
+    reading graph by graph through ``query`` otherwise.
+    """
+
+    def dump(self, output: IO[bytes], fmt: ox.RdfFormat) -> None:
+        """Write every quad (dataset formats) or the union of the graphs (triple formats) to ``output``."""
+        ...
 
 
 def serialise(
@@ -130,6 +146,10 @@ class EmbeddedBackend:
         from coopgraph.updates import apply_update
 
         apply_update(self.root, sparql)
+
+    def dump(self, output: IO[bytes], fmt: ox.RdfFormat) -> None:
+        """Stream the current generation to ``output`` (see ``DumpingBackend``)."""
+        write_graph(self.store(), output, fmt)
 
     def close(self) -> None:
         self._opened = None
