@@ -169,9 +169,15 @@ def serialize_quads(quads: Iterable[ox.Quad], fmt: ox.RdfFormat) -> bytes:
     quads = list(quads)
     prefixes = used_prefixes(quads) if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML) else None
     if fmt.supports_datasets:
-        return ox.serialize(quads, format=fmt, prefixes=prefixes)
+        return ox.serialize(quads, None, fmt, prefixes=prefixes) or b""
     triples = list(dict.fromkeys(q.triple for q in quads))
-    return ox.serialize(triples, format=fmt, prefixes=prefixes)
+    return ox.serialize(triples, None, fmt, prefixes=prefixes) or b""
+
+
+def text(term: object) -> str:
+    """The lexical value of an IRI, blank node or literal (the N-Triples form of anything else)."""
+    value = getattr(term, "value", None)
+    return value if isinstance(value, str) else str(term)
 
 
 def graph_quads(backend: Backend, graph: str) -> list[ox.Quad]:
@@ -360,7 +366,7 @@ def jsonld_context(backend: Backend) -> dict[str, Any]:
     kinds: dict[str, str] = {}
     ranges: dict[str, str] = {}
     for quad in ontology:
-        subject = quad.subject.value
+        subject = text(quad.subject)
         if not subject.startswith(ONTOLOGY_NS) or not isinstance(quad.object, ox.NamedNode):
             continue
         if quad.predicate.value == RDF + "type" and quad.object.value in (OWL + "ObjectProperty", OWL + "DatatypeProperty"):

@@ -172,7 +172,7 @@ class Labels:
         found: dict[str, list[ox.Literal]] = defaultdict(list)
         for quad in quads:
             if quad.predicate.value in LABELS and isinstance(quad.object, ox.Literal):
-                found[quad.subject.value].append(quad.object)
+                found[linked_data.text(quad.subject)].append(quad.object)
         self.found = {**vocabulary, **found}
 
     def __call__(self, iri: str) -> str:
@@ -195,7 +195,7 @@ def vocabulary_labels(request: Request) -> dict[str, list[ox.Literal]]:
         for graph in ("ontology", "thesauri"):
             for quad in linked_data.graph_quads(backend, GRAPH_BASE + graph):
                 if quad.predicate.value in LABELS[:2] and isinstance(quad.object, ox.Literal):
-                    labels[quad.subject.value].append(quad.object)
+                    labels[linked_data.text(quad.subject)].append(quad.object)
         cache.clear()
         cache[version] = dict(labels)
     return cache[version]
@@ -231,7 +231,7 @@ def provenance(request: Request, graphs: Iterable[str]) -> list[dict[str, str]]:
 # ---------------------------------------------------------------- resource pages
 
 
-def value_view(term: ox.NamedNode | ox.BlankNode | ox.Literal, labels: Labels) -> dict[str, Any]:
+def value_view(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, labels: Labels) -> dict[str, Any]:
     """How a value is shown: a link with a label, a literal with its language or datatype, or a blank node."""
     if isinstance(term, ox.NamedNode):
         return {"kind": "iri", "iri": term.value, "href": href(term.value), "label": labels(term.value)}
@@ -239,7 +239,7 @@ def value_view(term: ox.NamedNode | ox.BlankNode | ox.Literal, labels: Labels) -
         datatype = term.datatype.value.removeprefix(linked_data.XSD)
         return {"kind": "literal", "text": term.value, "lang": term.language or "",
                 "datatype": "" if term.language or datatype == "string" else datatype}
-    return {"kind": "blank", "id": term.value}
+    return {"kind": "blank", "id": linked_data.text(term)}
 
 
 def statements_view(
@@ -292,7 +292,7 @@ def resource_page(request: Request, description: linked_data.Description) -> HTM
             if view not in subjects:
                 subjects.append(view)
     extra: dict[str, Any] = {"partners": [], "networks": [], "members": []}
-    bindings = {"resource": iri, "lang": ox.Literal(lang)}
+    bindings: dict[str, ox.NamedNode | ox.Literal | ox.BlankNode] = {"resource": iri, "lang": ox.Literal(lang)}
     if ONTOLOGY_NS + "Authority" in types:
         extra["partners"] = _with_sources(linked_data.select(backend, "authority-partners", bindings), sources)
         extra["networks"] = _with_sources(linked_data.select(backend, "authority-networks", bindings), sources)
@@ -340,7 +340,7 @@ def _position(description: linked_data.Description) -> dict[str, Any] | None:
     coordinates: dict[str, float] = {}
     for quad in description.quads:
         if quad.subject in places and quad.predicate.value in (LAT, LONG):
-            coordinates[quad.predicate.value] = float(quad.object.value)
+            coordinates[quad.predicate.value] = float(linked_data.text(quad.object))
     if len(coordinates) < 2:
         return None
     lat, lon = coordinates[LAT], coordinates[LONG]
@@ -351,9 +351,9 @@ def ontology_page(request: Request, quads: list[ox.Quad]) -> HTMLResponse:
     """Documentation of the ontology (classes, properties) and the thesauri (schemes and concepts)."""
     lang = language(request)
     labels = Labels(quads, lang, {})
-    by_subject: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode]]] = defaultdict(lambda: defaultdict(list))
+    by_subject: dict[str, dict[str, list[ox.NamedNode | ox.Literal | ox.BlankNode | ox.Triple]]] = defaultdict(lambda: defaultdict(list))
     for quad in quads:
-        by_subject[quad.subject.value][quad.predicate.value].append(quad.object)
+        by_subject[linked_data.text(quad.subject)][quad.predicate.value].append(quad.object)
 
     def entry(iri: str) -> dict[str, Any]:
         facts = by_subject[iri]
@@ -387,8 +387,8 @@ def ontology_page(request: Request, quads: list[ox.Quad]) -> HTMLResponse:
         schemes.append({**entry(scheme), "href": href(scheme), "label": labels(scheme), "concepts": [
             {"iri": c, "href": href(c), "label": labels(c),
              "other": pick([lit for lit in by_subject[c].get(skos + "prefLabel", []) if isinstance(lit, ox.Literal) and lit.language != lang], lang) or "",
-             "notation": " ".join(n.value for n in by_subject[c].get(skos + "notation", [])),
-             "broader": [{"href": href(b.value), "label": labels(b.value)} for b in by_subject[c].get(skos + "broader", [])]}
+             "notation": " ".join(linked_data.text(n) for n in by_subject[c].get(skos + "notation", [])),
+             "broader": [{"href": href(linked_data.text(b)), "label": labels(linked_data.text(b))} for b in by_subject[c].get(skos + "broader", [])]}
             for c in concepts
         ]})
     owl = linked_data.OWL
@@ -452,9 +452,9 @@ def home(request: Request) -> HTMLResponse:
     backend = _backend(request)
     lang = language(request)
     figures = {name: int(term.value) for name, term in linked_data.select(backend, "figures")[0].items()}
-    void = {q.predicate.value.removeprefix(linked_data.VOID): int(q.object.value)
+    void = {q.predicate.value.removeprefix(linked_data.VOID): int(linked_data.text(q.object))
             for q in linked_data.graph_quads(backend, linked_data.VOID_GRAPH)
-            if q.subject.value == linked_data.DATASET_IRI and q.predicate.value in (linked_data.VOID + "triples", linked_data.VOID + "entities")}
+            if linked_data.text(q.subject) == linked_data.DATASET_IRI and q.predicate.value in (linked_data.VOID + "triples", linked_data.VOID + "entities")}
     networks: dict[str, dict[str, Any]] = {}
     for row in linked_data.select(backend, "networks"):
         entry = networks.setdefault(row["network"].value, {"href": href(row["network"].value), "labels": [], "members": int(row["members"].value)})
