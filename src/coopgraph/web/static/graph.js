@@ -47,7 +47,7 @@
     graph.links.forEach(function (link) {
       dx = link.b.x - link.a.x; dy = link.b.y - link.a.y;
       d = Math.sqrt(dx * dx + dy * dy) + 0.01;
-      force = (d - 90) * 0.04;
+      force = (d - (graph.nodes.length < 20 ? 150 : 90)) * 0.04;
       link.a.vx += force * dx / d; link.a.vy += force * dy / d;
       link.b.vx -= force * dx / d; link.b.vy -= force * dy / d;
     });
