@@ -1,7 +1,8 @@
 """Map coopgraph errors to HTTP responses, in one place.
 
 Programs get JSON; a browser (an ``Accept`` that prefers ``text/html`` over
-JSON, as browsers send) gets the same message as an HTML page.
+JSON, as browsers send) gets the same message as an HTML page, except on the
+machine interfaces (``/sparql``, ``/api``), which always answer JSON errors.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from coopgraph.negotiation import HTML, Format, negotiate
 from coopgraph.web.pages import error_page
 
 _JSON = Format("application/json", "json")
+_MACHINE_PATHS = ("/sparql", "/api/", "/graph.json", "/context.jsonld")
 
 
 def wants_html(request: Request) -> bool:
-    """Whether the client prefers an HTML page to JSON (``*/*`` alone means JSON)."""
+    """Whether to answer an error page: a browser (HTML preferred to JSON; ``*/*`` alone means JSON) off the machine interfaces."""
+    if request.url.path.startswith(_MACHINE_PATHS):
+        return False
     try:
         return negotiate(request.headers.get("accept"), (_JSON, HTML)) is HTML
     except NotAcceptable:
