@@ -149,7 +149,7 @@ def server(
     finally:
         try:
             os.killpg(process.pid, 15)
-            process.wait(timeout=20)
+            process.wait(timeout=5)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(process.pid, 9)
             process.wait()
