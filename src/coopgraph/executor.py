@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -59,6 +59,7 @@ from coopgraph.errors import (
     StoreUnavailable,
     UpstreamError,
 )
+from coopgraph.export import write_graph
 from coopgraph.store import StoreRoot, Term, run_query
 from coopgraph.truncation import DEFAULT_MAX_BYTES, serialise_capped
 
@@ -352,6 +353,14 @@ class PooledBackend:
         from coopgraph.updates import apply_update
 
         apply_update(self.root, sparql)
+
+    def dump(self, output: IO[bytes], fmt: ox.RdfFormat) -> None:
+        """Stream the whole current generation to ``output`` from this process.
+
+        A dump is one long sequential read, not a query: it needs no worker and no
+        time limit, and a read-only handle beside the workers' is safe.
+        """
+        write_graph(self.root.open_current(read_only=True), output, fmt)
 
     def close(self) -> None:
         """Stop every worker (idle ones politely, busy ones by force)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import IO
 
 import pyoxigraph as ox
@@ -43,11 +44,21 @@ def export_format(name: str) -> ox.RdfFormat:
 
 
 def write_graph(store: ox.Store, output: IO[bytes], fmt: ox.RdfFormat) -> None:
-    """Write every quad (dataset formats) or the union of the graphs (triple formats)."""
+    """Write every quad (dataset formats) or the union of the graphs (triple formats), streaming."""
     if fmt.supports_datasets:
         store.dump(output, fmt, prefixes=PREFIXES if fmt is ox.RdfFormat.TRIG else None)
         return
-    union = store.query("CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }", use_default_graph_as_union=True)
-    assert isinstance(union, ox.QueryTriples)
     prefixes = PREFIXES if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
-    ox.serialize(union, output, fmt, prefixes=prefixes)
+    ox.serialize(union_triples(store), output, fmt, prefixes=prefixes)
+
+
+def union_triples(store: ox.Store) -> Iterator[ox.Triple]:
+    """Each triple of the union of all graphs once, in constant memory.
+
+    A triple stated in several graphs is written where it is met in the first of
+    them (the store's own order), so no set of seen triples is kept.
+    """
+    for quad in store.quads_for_pattern(None, None, None, None):
+        first = next(store.quads_for_pattern(quad.subject, quad.predicate, quad.object, None))
+        if first.graph_name == quad.graph_name:
+            yield ox.Triple(quad.subject, quad.predicate, quad.object)
