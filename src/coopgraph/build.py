@@ -74,9 +74,11 @@ def vocabulary_sources() -> list[GraphSource]:
 
 
 def _load(store: ox.Store, source: GraphSource) -> None:
+    # bulk_load skips the per-load transaction: the staging generation is thrown away
+    # as a whole if anything fails, so nothing half-loaded is ever published.
     for path in source.files:
         try:
-            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=graph_iri(source.name))
+            store.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=graph_iri(source.name))
         except (SyntaxError, ValueError, UnicodeDecodeError) as error:
             raise InputUnusable(f"{path}: not valid Turtle: {error}") from error
 
@@ -118,7 +120,7 @@ def build(
             if not report.conforms:
                 raise DataInvalid(report.summary(), report=report)
             progress("Materialising who cooperates with whom")
-            store.extend(list(inferred_quads(store)))
+            materialise_inferred(store)
             progress("Computing dataset statistics")
             store.extend(list(void_quads(store)))
             store.flush()
@@ -162,22 +164,51 @@ def reference_quads(store: ox.Store) -> Iterator[ox.Quad]:
             yield from reference.place_quads(ox.NamedNode(authority), geonameid, graph)
 
 
+def _inferred_update() -> str:
+    # Every pattern names its graph (GRAPH ?g): the update then reads all the data
+    # whatever a server takes as the default graph of an update (embedded or remote).
+    graph = graph_iri("inferred").value
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    org = "http://www.w3.org/ns/org#"
+    return f"""DROP SILENT GRAPH <{graph}> ;
+INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}cooperatesWith> ?b }} }} WHERE {{
+  SELECT DISTINCT ?a ?b WHERE {{
+    GRAPH ?g1 {{ ?p {rdf_type} <{COOP}Partnership> }}
+    GRAPH ?g2 {{ ?p <{COOP}partner> ?a }}
+    GRAPH ?g3 {{ ?p <{COOP}partner> ?b }}
+    FILTER (?a != ?b)
+  }}
+}} ;
+INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}sharesNetworkWith> ?b }} }} WHERE {{
+  SELECT DISTINCT ?a ?b WHERE {{
+    GRAPH ?g1 {{ ?m1 {rdf_type} <{COOP}Membership> }} GRAPH ?g2 {{ ?m1 <{org}member> ?a }}
+    GRAPH ?g3 {{ ?m1 <{org}organization> ?n }}
+    GRAPH ?g4 {{ ?m2 {rdf_type} <{COOP}Membership> }} GRAPH ?g5 {{ ?m2 <{org}member> ?b }}
+    GRAPH ?g6 {{ ?m2 <{org}organization> ?n }}
+    GRAPH ?g7 {{ ?a {rdf_type} <{COOP}Authority> }} GRAPH ?g8 {{ ?b {rdf_type} <{COOP}Authority> }}
+    FILTER (?a != ?b)
+  }}
+}}"""
+
+
+INFERRED_UPDATE = _inferred_update()
+
+
+def materialise_inferred(store: ox.Store) -> None:
+    """(Re)write the ``inferred`` graph: ``coop:cooperatesWith`` between partners of a
+    partnership, ``coop:sharesNetworkWith`` between authorities of a network.
+
+    One SPARQL update, evaluated inside the engine: no row crosses into Python.
+    """
+    store.update(INFERRED_UPDATE)
+
+
 def inferred_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """``coop:cooperatesWith`` between partners, ``coop:sharesNetworkWith`` between network members."""
-    graph = graph_iri("inferred")
-    pairs = {
-        "cooperatesWith": f"""PREFIX coop: <{COOP}>
-            SELECT DISTINCT ?a ?b WHERE {{
-                ?p a coop:Partnership ; coop:partner ?a , ?b . FILTER (?a != ?b) }}""",
-        "sharesNetworkWith": f"""PREFIX coop: <{COOP}> PREFIX org: <http://www.w3.org/ns/org#>
-            SELECT DISTINCT ?a ?b WHERE {{
-                ?m1 a coop:Membership ; org:member ?a ; org:organization ?n .
-                ?m2 a coop:Membership ; org:member ?b ; org:organization ?n .
-                ?a a coop:Authority . ?b a coop:Authority . FILTER (?a != ?b) }}""",
-    }
-    for predicate, sparql in pairs.items():
-        for row in _select(store, sparql):
-            yield ox.Quad(row["a"], ox.NamedNode(COOP + predicate), row["b"], graph)
+    """The quads ``materialise_inferred`` writes, for backends that load graphs elsewhere."""
+    scratch = ox.Store()
+    scratch.extend(store.quads_for_pattern(None, None, None, None))
+    materialise_inferred(scratch)
+    yield from scratch.quads_for_pattern(None, None, None, graph_iri("inferred"))
 
 
 def _count(store: ox.Store, sparql: str) -> int:
@@ -223,8 +254,14 @@ def _slug_of_iri(iri: str) -> str:
 
 def graph_sizes(store: ox.Store) -> dict[str, int]:
     """Quads per named graph, by short name (the part after the graph base IRI)."""
-    sizes: dict[str, int] = {}
-    for graph in store.named_graphs():
-        name = graph.value.removeprefix(GRAPH_BASE) if isinstance(graph, ox.NamedNode) else str(graph)
-        sizes[name] = sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
+    sizes = {
+        row["g"].value.removeprefix(GRAPH_BASE): int(row["n"].value)
+        for row in _select_quads(store, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+    }
     return dict(sorted(sizes.items()))
+
+
+def _select_quads(store: ox.Store, sparql: str) -> Iterator[ox.QuerySolution]:
+    result = store.query(sparql)
+    assert isinstance(result, ox.QuerySolutions)
+    yield from result

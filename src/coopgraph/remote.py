@@ -48,7 +48,7 @@ import pyoxigraph as ox
 
 from coopgraph import __version__
 from coopgraph.backend import RawResult
-from coopgraph.build import COOP, DATA_VERSION, DATASET_IRI
+from coopgraph.build import DATA_VERSION, DATASET_IRI, INFERRED_UPDATE
 from coopgraph.errors import (
     CoopgraphError,
     Overloaded,
@@ -362,39 +362,6 @@ class RemoteBackend:
             size += len(str(triple)) + 3
         body = ox.serialize(triples, format=fmt, prefixes=PREFIXES if fmt in _PREFIXED_FORMATS else None) or b""
         return RawResult("graph", fmt.media_type, body, truncated=truncated)
-
-
-def _inferred_update() -> str:
-    """``coop:cooperatesWith`` and ``coop:sharesNetworkWith`` re-derived as ``build.inferred_quads`` does.
-
-    Every pattern names its graph (``GRAPH ?g``), so the update reads all the data
-    whatever the server takes as the default graph of an update.
-    """
-    graph = graph_iri("inferred").value
-    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-    org = "http://www.w3.org/ns/org#"
-    return f"""DROP SILENT GRAPH <{graph}> ;
-INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}cooperatesWith> ?b }} }} WHERE {{
-  SELECT DISTINCT ?a ?b WHERE {{
-    GRAPH ?g1 {{ ?p {rdf_type} <{COOP}Partnership> }}
-    GRAPH ?g2 {{ ?p <{COOP}partner> ?a }}
-    GRAPH ?g3 {{ ?p <{COOP}partner> ?b }}
-    FILTER (?a != ?b)
-  }}
-}} ;
-INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}sharesNetworkWith> ?b }} }} WHERE {{
-  SELECT DISTINCT ?a ?b WHERE {{
-    GRAPH ?g1 {{ ?m1 {rdf_type} <{COOP}Membership> }} GRAPH ?g2 {{ ?m1 <{org}member> ?a }}
-    GRAPH ?g3 {{ ?m1 <{org}organization> ?n }}
-    GRAPH ?g4 {{ ?m2 {rdf_type} <{COOP}Membership> }} GRAPH ?g5 {{ ?m2 <{org}member> ?b }}
-    GRAPH ?g6 {{ ?m2 <{org}organization> ?n }}
-    GRAPH ?g7 {{ ?a {rdf_type} <{COOP}Authority> }} GRAPH ?g8 {{ ?b {rdf_type} <{COOP}Authority> }}
-    FILTER (?a != ?b)
-  }}
-}}"""
-
-
-INFERRED_UPDATE = _inferred_update()
 
 
 def version_update(version: str) -> str:

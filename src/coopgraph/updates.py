@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from coopgraph.build import inferred_quads
+from coopgraph.build import materialise_inferred
 from coopgraph.errors import QuerySyntaxError
-from coopgraph.store import StoreRoot, graph_iri
+from coopgraph.store import StoreRoot
 
 
 def apply_update(root: StoreRoot, sparql: str) -> None:
@@ -21,8 +21,7 @@ def apply_update(root: StoreRoot, sparql: str) -> None:
                 store.update(sparql)
             except SyntaxError as error:
                 raise QuerySyntaxError(f"The SPARQL update is malformed: {error}") from error
-            store.clear_graph(graph_iri("inferred"))
-            store.extend(list(inferred_quads(store)))
+            materialise_inferred(store)
             store.flush()
             del store
             root.publish(staging)
