@@ -3,36 +3,39 @@
 The embedded store binds a canned query's parameters with pyoxigraph's
 ``substitutions``: the variable becomes that term everywhere in the query. A
 remote SPARQL 1.1 server offers nothing of the kind, so ``bind_values`` writes
-the same binding in standard SPARQL: an inline-data block
+the same binding in standard SPARQL, in two parts:
 
-    VALUES (?_authority ?_lang) { (<https://w3id.org/coopgraph/id/authority/lyon> "en") }
+- inside the query's ``WHERE`` group, every occurrence of the variable becomes
+  the term itself (``?_lang`` → ``"en"``), so every nested group — ``OPTIONAL``,
+  ``UNION`` branches, ``EXISTS``, ``GRAPH``, subqueries — sees the constant, as
+  under substitution, and the engine plans the query with the constant known;
+- an inline-data block at the start of that group,
+  ``VALUES (?_authority ?_lang) { (<…/authority/lyon> "en") }``, binds the
+  variable for what comes after the pattern: the projection (``SELECT ?_lang``),
+  ``GROUP BY``, ``ORDER BY``, a ``CONSTRUCT`` template.
 
-placed at the start of the query's outermost group graph pattern, and at the
-start of every nested group (``OPTIONAL``, ``UNION`` branches, ``EXISTS``,
-``GRAPH``, subqueries…) that mentions one of the variables.
+Why not only a ``VALUES`` block: SPARQL evaluates a nested group on its own,
+before joining it with the rest, so ``OPTIONAL { … OPTIONAL { ?x rdfs:label ?l
+FILTER(LANG(?l) = ?_lang) } }`` would not see an outer ``?_lang``; and
+``VALUES`` blocks in every group were measured to send Oxigraph's planner into
+plans thousands of times slower, now and then. Queries with no group to put
+the block in (``DESCRIBE ?x``, ``CONSTRUCT WHERE { … }``) get a trailing
+``VALUES`` clause, which the grammar allows after the solution modifiers.
 
-Why every group and not only the outer one: SPARQL evaluates a nested group on
-its own, before joining it with the rest, so ``OPTIONAL { … OPTIONAL { ?x
-rdfs:label ?l FILTER(LANG(?l) = ?_lang) } }`` would not see an outer
-``?_lang``, whereas pyoxigraph's substitution would. Joining each group that
-uses the variable with its one-row table makes the variable that constant
-everywhere, which is what substitution means, and placing the block first makes
-it visible to the group's ``BIND``s. (One corner differs: a ``MINUS`` group
-that shares no variable with its left side but a bound one removes solutions
-here and none under substitution; no canned query uses ``MINUS``.) Queries with
-no group to put the block in (``DESCRIBE ?x``, ``CONSTRUCT WHERE { … }``) get a
-trailing ``VALUES`` clause, which the grammar allows after the solution
-modifiers and which joins with the whole pattern.
+Where a variable cannot become a constant — assigned (``AS ?_x``, a
+``VALUES ?_x`` header) or projected, grouped or ordered by a subquery —
+``bind_values`` refuses the query (``ValueError``): no canned query does that.
 
 Why this is binding and not pasting: the query text is fixed code; a value
 never enters it as text a user chose. Each value is a pyoxigraph term — an IRI
 already checked by ``NamedNode`` (which refuses ``>``, ``{``, ``"``, spaces) or
 a literal — written by pyoxigraph's canonical N-Triples serialiser, which
 escapes every character that could end the term (``"``, ``\\``, line breaks).
-So each value is exactly one complete RDF term token in a data-block position,
-where the grammar accepts nothing but terms: it cannot close the block, open a
-pattern or add a clause. Blank nodes are refused (they are not allowed in
-``VALUES`` and would not mean the same node on another server).
+So each value is exactly one complete RDF term token, put where a variable
+token was (a term or expression position) or in a data block, where the
+grammar accepts nothing but terms: it cannot close the term, open a pattern or
+add a clause. Blank nodes are refused (they are not allowed in ``VALUES`` and
+would not mean the same node on another server).
 """
 
 from __future__ import annotations
@@ -103,34 +106,71 @@ def values_block(substitutions: Mapping[str, ox.NamedNode | ox.Literal | ox.Blan
 
 
 def bind_values(sparql: str, substitutions: Mapping[str, ox.NamedNode | ox.Literal | ox.BlankNode]) -> str:
-    """``sparql`` with each variable of ``substitutions`` bound to its term by ``VALUES`` blocks.
+    """``sparql`` with each variable of ``substitutions`` bound to its term (see the module docstring).
 
     Raises ``TypeError`` for a blank node and ``ValueError`` for a name that is
-    not a variable name or an unbalanced query.
+    not a variable name, a variable the query assigns or a subquery projects,
+    or an unbalanced query.
     """
     if not substitutions:
         return sparql
-    values_block(substitutions)  # checks names and terms before anything else
+    block = values_block(substitutions)  # checks names and terms before anything else
+    terms = {name: term_text(term) for name, term in substitutions.items()}
     tokens = _tokens(sparql)
-    groups = _groups(tokens)
-    insertions: list[tuple[int, str]] = []
-    outer = groups[0] if groups and groups[0][2] else None
-    for opening, closing, is_outer in groups:
-        text = sparql[tokens[opening].end : tokens[closing].start]
-        wanted = {
-            name: term
-            for name, term in substitutions.items()
-            if is_outer or re.search(rf"[?$]{re.escape(name)}(?!\w)", text)
-        }
-        if wanted:
-            insertions.append((tokens[opening].end, f" {values_block(wanted)} "))
-    if outer is None:
+    outer = _outer_group(tokens)
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement), in the original text
+    if outer is not None:
+        opening, closing, holds_data = outer
+        edits += _constants(tokens[opening + 1 : closing], terms)
+        if holds_data:
+            edits.append((tokens[opening].end, tokens[opening].end, f" {block} "))
+    if outer is None or not outer[2]:
         # No group that may hold inline data: the trailing VALUES clause, after the modifiers.
-        insertions.append((len(sparql), f"\n{values_block(substitutions)}\n"))
+        edits.append((len(sparql), len(sparql), f"\n{block}\n"))
     bound = sparql
-    for position, text in sorted(insertions, reverse=True):
-        bound = bound[:position] + text + bound[position:]
+    for start, end, text in sorted(edits, reverse=True):
+        bound = bound[:start] + text + bound[end:]
     return bound
+
+
+def _constants(tokens: list[_Token], terms: Mapping[str, str]) -> list[tuple[int, int, str]]:
+    """Edits turning each occurrence of a bound variable in ``tokens`` (the WHERE group) into its term."""
+    edits = []
+    clause = ""  # the clause being read when it is one where a variable cannot be a constant
+    previous = ""
+    for token in tokens:
+        keyword = token.text.upper() if token.kind == "word" else ""
+        if keyword in ("SELECT", "VALUES", "GROUP", "ORDER", "HAVING"):
+            clause = keyword
+        elif keyword == "WHERE" or token.text in ("{", "}"):
+            clause = ""
+        elif token.kind == "var" and token.text[1:] in terms:
+            if clause or previous == "AS":
+                raise ValueError(
+                    f"{token.text} is assigned, or used in a subquery's {clause or 'AS'} clause; "
+                    "it cannot be bound to a constant"
+                )
+            edits.append((token.start, token.end, terms[token.text[1:]]))
+        previous = keyword or token.text
+    return edits
+
+
+def _outer_group(tokens: list[_Token]) -> tuple[int, int, bool] | None:
+    """The query's WHERE group as (opening index, closing index, may hold inline data), if it has one."""
+    for opening, closing, is_outer in _groups(tokens):
+        if is_outer:
+            return opening, closing, True
+    form = next((t.text.upper() for t in tokens if t.kind == "word" and t.text.upper() in _FORMS), None)
+    if form == "CONSTRUCT":
+        # The short form, CONSTRUCT WHERE { triples }: constants may go in, a VALUES block may not.
+        where = next((i for i, t in enumerate(tokens) if t.kind == "word" and t.text.upper() == "WHERE"), None)
+        if where is not None and where + 1 < len(tokens) and tokens[where + 1].text == "{":
+            depth = 0
+            for index in range(where + 1, len(tokens)):
+                depth += {"{": 1, "}": -1}.get(tokens[index].text, 0)
+                if depth == 0:
+                    return where + 1, index, False
+    return None
 
 
 def _groups(tokens: list[_Token]) -> list[tuple[int, int, bool]]:

@@ -35,6 +35,7 @@ SHAPES = [
          BIND(COALESCE(?l1, "?") AS ?name) } ORDER BY ?p""",
     """SELECT ?p ?_a WHERE { ?a <http://example.org/partner> ?p FILTER EXISTS { ?_a <http://example.org/partner> ?p } } ORDER BY ?p""",
     """SELECT ?p ?_a WHERE { { SELECT ?p WHERE { ?_a <http://example.org/partner> ?p } } } ORDER BY ?p""",
+    """SELECT ?p ?_a WHERE { GRAPH ?g { ?_a <http://example.org/partner> ?p } } ORDER BY ?p""",
     """SELECT ?_a (COUNT(?p) AS ?n) WHERE { ?_a <http://example.org/partner> ?p } GROUP BY ?_a""",
     # An optional parameter left out stays unbound, and COALESCE turns its test into true.
     """SELECT ?p ?_a ?_missing WHERE { ?_a <http://example.org/partner> ?p FILTER(COALESCE(?p = ?_missing, true)) } ORDER BY ?p""",
@@ -77,10 +78,10 @@ def test_values_binding_gives_what_substitution_gives(store: ox.Store, query: st
     assert rows(bound) == rows(substituted)
 
 
-def test_the_nested_optional_needs_the_block_in_every_group(store: ox.Store) -> None:
+def test_the_nested_optional_sees_the_constant(store: ox.Store) -> None:
     query = SHAPES[1]
     bound = bind_values(query, {"_lang": BINDINGS["_lang"]})
-    assert bound.count("VALUES (?_lang)") == 3
+    assert bound.count("VALUES (?_lang)") == 1 and 'LANG(?l) = "fr"' in bound
     found = rows(store.query(bound))
     assert isinstance(found, list) and ["<http://example.org/beijing>", '"Pékin"@fr', '"fr"'] in found
     # With the block only in the outer group, the inner filter would not see ?_lang: no labels.
@@ -93,10 +94,13 @@ def test_the_nested_optional_needs_the_block_in_every_group(store: ox.Store) -> 
     ("query", "expected"),
     [
         ("DESCRIBE ?_a", "DESCRIBE ?_a\nVALUES (?_a) { (<http://example.org/lyon>) }\n"),
-        ("CONSTRUCT WHERE { ?_a ?p ?o }", "CONSTRUCT WHERE { ?_a ?p ?o }\nVALUES (?_a) { (<http://example.org/lyon>) }\n"),
+        (
+            "CONSTRUCT WHERE { ?_a ?p ?o }",
+            "CONSTRUCT WHERE { <http://example.org/lyon> ?p ?o }\nVALUES (?_a) { (<http://example.org/lyon>) }\n",
+        ),
         (
             "CONSTRUCT { ?_a ?p ?o } WHERE { ?_a ?p ?o }",
-            "CONSTRUCT { ?_a ?p ?o } WHERE { VALUES (?_a) { (<http://example.org/lyon>) }  ?_a ?p ?o }",
+            "CONSTRUCT { ?_a ?p ?o } WHERE { VALUES (?_a) { (<http://example.org/lyon>) }  <http://example.org/lyon> ?p ?o }",
         ),
         (
             "SELECT ?_a WHERE { VALUES ?x { 1 } }",
@@ -108,6 +112,20 @@ def test_where_the_block_goes(store: ox.Store, query: str, expected: str) -> Non
     bound = bind_values(query, {"_a": BINDINGS["_a"]})
     assert bound == expected
     store.query(bound)  # and it parses
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT ?x WHERE { BIND(1 AS ?_a) }",
+        "SELECT ?x WHERE { VALUES ?_a { 1 } }",
+        "SELECT ?x WHERE { { SELECT ?_a WHERE { ?_a ?p ?o } } }",
+        "SELECT ?x WHERE { { SELECT ?p WHERE { ?_a ?p ?o } GROUP BY ?_a } }",
+    ],
+)
+def test_a_variable_the_query_assigns_is_refused(query: str) -> None:
+    with pytest.raises(ValueError, match="cannot be bound"):
+        bind_values(query, {"_a": BINDINGS["_a"]})
 
 
 def test_blank_nodes_and_odd_names_are_refused() -> None:
