@@ -23,6 +23,7 @@ from coopgraph.validation import ValidationReport
 from coopgraph.validation_sparql import validate_store
 
 COOP = ONTOLOGY_NS
+SKOS = "http://www.w3.org/2004/02/skos/core#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 VOID = "http://rdfs.org/ns/void#"
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -167,6 +168,9 @@ def reference_quads(store: ox.Store) -> Iterator[ox.Quad]:
 def _inferred_update() -> str:
     # Every pattern names its graph (GRAPH ?g): the update then reads all the data
     # whatever a server takes as the default graph of an update (embedded or remote).
+    # One skos:prefLabel per resource and language, in one graph, gives queries a label
+    # to read without the duplicates the union default graph returns for a label
+    # stated by several sources (each copy would multiply the rows of an OPTIONAL).
     graph = graph_iri("inferred").value
     rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
     org = "http://www.w3.org/ns/org#"
@@ -188,6 +192,13 @@ INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}sharesNetworkWith> ?b }} }} WHERE {{
     GRAPH ?g7 {{ ?a {rdf_type} <{COOP}Authority> }} GRAPH ?g8 {{ ?b {rdf_type} <{COOP}Authority> }}
     FILTER (?a != ?b)
   }}
+}} ;
+INSERT {{ GRAPH <{graph}> {{ ?x <{SKOS}prefLabel> ?label }} }} WHERE {{
+  SELECT ?x (MIN(?name) AS ?label) WHERE {{
+    GRAPH ?g {{ ?x <http://www.w3.org/2000/01/rdf-schema#label> ?name }}
+    FILTER (isIRI(?x) && LANG(?name) != "")
+    FILTER NOT EXISTS {{ GRAPH ?h {{ ?x <{SKOS}prefLabel> ?given }} }}
+  }} GROUP BY ?x (LANG(?name))
 }}"""
 
 

@@ -23,8 +23,9 @@ the block in (``DESCRIBE ?x``, ``CONSTRUCT WHERE { … }``) get a trailing
 ``VALUES`` clause, which the grammar allows after the solution modifiers.
 
 Where a variable cannot become a constant — assigned (``AS ?_x``, a
-``VALUES ?_x`` header) or projected, grouped or ordered by a subquery —
-``bind_values`` refuses the query (``ValueError``): no canned query does that.
+``VALUES ?_x`` header) or grouped or ordered by a subquery — ``bind_values``
+refuses the query (``ValueError``): no canned query does that. A subquery that
+projects a bound variable projects ``(term AS ?var)`` instead.
 
 Why this is binding and not pasting: the query text is fixed code; a value
 never enters it as text a user chose. Each value is a pyoxigraph term — an IRI
@@ -134,23 +135,35 @@ def bind_values(sparql: str, substitutions: Mapping[str, ox.NamedNode | ox.Liter
 
 
 def _constants(tokens: list[_Token], terms: Mapping[str, str]) -> list[tuple[int, int, str]]:
-    """Edits turning each occurrence of a bound variable in ``tokens`` (the WHERE group) into its term."""
+    """Edits turning each occurrence of a bound variable in ``tokens`` (the WHERE group) into its term.
+
+    A subquery that projects a bound variable projects its term instead
+    (``(term AS ?var)``), so that the constant reaches the subquery's patterns and
+    the enclosing query still sees the variable, as under pyoxigraph substitution.
+    """
     edits = []
     clause = ""  # the clause being read when it is one where a variable cannot be a constant
+    depth = 0  # parentheses within that clause
     previous = ""
     for token in tokens:
         keyword = token.text.upper() if token.kind == "word" else ""
         if keyword in ("SELECT", "VALUES", "GROUP", "ORDER", "HAVING"):
-            clause = keyword
+            clause, depth = keyword, 0
         elif keyword == "WHERE" or token.text in ("{", "}"):
             clause = ""
+        elif token.text == "(":
+            depth += 1
+        elif token.text == ")":
+            depth -= 1
         elif token.kind == "var" and token.text[1:] in terms:
-            if clause or previous == "AS":
+            if previous == "AS" or (clause and clause != "SELECT"):
                 raise ValueError(
                     f"{token.text} is assigned, or used in a subquery's {clause or 'AS'} clause; "
                     "it cannot be bound to a constant"
                 )
-            edits.append((token.start, token.end, terms[token.text[1:]]))
+            term = terms[token.text[1:]]
+            projected = clause == "SELECT" and depth == 0
+            edits.append((token.start, token.end, f"({term} AS {token.text})" if projected else term))
         previous = keyword or token.text
     return edits
 
