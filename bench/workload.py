@@ -9,7 +9,6 @@ HTTP, rdflib in process); values are serialised by pyoxigraph as typed terms.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pyoxigraph as ox
 
 from coopgraph import canned
 from coopgraph.backend import Backend
+from coopgraph.sparql_binding import bind_values, values_block
 
 BENCH_QUERIES = Path(__file__).resolve().parent / "queries"
 COOP = "https://w3id.org/coopgraph/ontology#"
@@ -70,17 +70,17 @@ def calls(store: ox.Store, backend: Backend) -> list[Call]:
     out = []
     for label, query, arguments in wanted:
         substitutions, _shown = canned.bind(query, arguments, backend)
-        out.append(Call(label, query, arguments, canned._paginated(query.sparql, LIMIT + 1, 0), substitutions))
+        out.append(Call(label, query, arguments, canned._paginated(query.text_for(substitutions), LIMIT + 1, 0), substitutions))
     return out
 
 
 def inline(sparql: str, substitutions: dict[str, Any]) -> str:
-    """``sparql`` with each bound ``?_name`` written as its term, and dropped from the projection."""
-    where = re.search(r"\bWHERE\s*\{", sparql, re.IGNORECASE)
-    assert where is not None
-    head, body = sparql[: where.start()], sparql[where.start():]
-    for name, term in substitutions.items():
-        variable = re.compile(r"\?" + re.escape(name) + r"\b")
-        head = variable.sub("", head)
-        body = variable.sub(lambda _m, t=str(term): t, body)
-    return head + body
+    """``sparql`` with each bound ``?_name`` written as its term where it is matched.
+
+    ``sparql_binding.bind_values`` does the writing (subquery projections included);
+    its VALUES block is left out, so the outer projection shows the names unbound:
+    what a user pasting the values into the text would run.
+    """
+    if not substitutions:
+        return sparql
+    return bind_values(sparql, substitutions).replace(f" {values_block(substitutions)} ", " ", 1)

@@ -15,7 +15,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,12 @@ class CannedQuery:
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
+
+    def text_for(self, substitutions: Mapping[str, object]) -> str:
+        """The SPARQL to run with these substitutions: a line ending in ``# if: name``
+        is kept only when parameter ``name`` is bound (see queries/README.md)."""
+        bound = {p.name for p in self.parameters if p.variable in substitutions}
+        return conditional_text(self.sparql, bound)
 
     def example_arguments(self) -> dict[str, str]:
         """Arguments that make a meaningful example call: required ones and those with an example."""
@@ -118,6 +124,33 @@ def parse_query_file(path: Path) -> CannedQuery:
         raise InputUnusable(f"Canned query {path.name}: {error}.") from None
 
 
+_CONDITION = re.compile(r"#\s*if:\s*([A-Za-z][\w-]*)\s*$")
+
+
+def conditional_text(sparql: str, bound: Collection[str]) -> str:
+    """``sparql`` without the lines whose ``# if: name`` condition names an unbound parameter.
+
+    An optional filter written as its own line is dropped when its parameter is
+    not given, so the engine never plans a filter that can only be true: the
+    COALESCE form keeps such filters in the plan, and Oxigraph sometimes orders
+    them into a cross product that runs for seconds.
+    """
+    kept = []
+    for line in sparql.splitlines():
+        condition = _CONDITION.search(line)
+        if condition is None or condition.group(1) in bound:
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def _check_conditions(body: str, parameters: Sequence[Parameter]) -> None:
+    names = {p.name for p in parameters}
+    for line in body.splitlines():
+        condition = _CONDITION.search(line)
+        if condition is not None and condition.group(1) not in names:
+            raise ValueError(f"a line is conditional on {condition.group(1)!r}, which is not a declared parameter")
+
+
 def _parse(name: str, text: str) -> CannedQuery:
     if not _NAME.fullmatch(name):
         raise ValueError("the file name must be lowercase letters, digits and hyphens (it becomes the URL)")
@@ -139,7 +172,10 @@ def _parse(name: str, text: str) -> CannedQuery:
     tags = header.get("tags") or []
     if not isinstance(tags, list):
         raise ValueError("#+ tags must be a list")
+    _check_conditions(body, parameters)
     columns = _check_sparql(body, parameters)
+    # Every line dropped must leave a query that parses: check with no parameter given.
+    _check_sparql(conditional_text(body, ()), parameters)
     return CannedQuery(
         name=name,
         summary=str(header["summary"]).strip(),
@@ -264,7 +300,9 @@ def run(
     """Bind ``arguments`` and run one page of ``query``; one row more is read to know if a next page exists."""
     limit, offset = check_page(limit, offset)
     substitutions, shown = bind(query, arguments, backend)
-    raw = backend.query(_paginated(query.sparql, limit + 1, offset), substitutions=substitutions, timeout=timeout)
+    raw = backend.query(
+        _paginated(query.text_for(substitutions), limit + 1, offset), substitutions=substitutions, timeout=timeout
+    )
     parsed = solutions(raw)
     variables = tuple(v.value for v in parsed.variables)
     rows = [{name: solution[name] for name in variables} for solution in parsed]

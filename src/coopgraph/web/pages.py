@@ -488,7 +488,7 @@ def examples(request: Request) -> list[dict[str, str]]:
                 substitutions, _shown = canned.bind(query, query.example_arguments(), backend)
             except CoopgraphError:
                 continue  # an example name that no longer resolves: leave the query out
-            sparql = bind_values(query.sparql, substitutions).strip() + "\nLIMIT 100"
+            sparql = bind_values(query.text_for(substitutions), substitutions).strip() + "\nLIMIT 100"
             listed.append({"name": query.name, "summary": query.summary, "sparql": sparql,
                            "url": "/query?" + urlencode({"query": sparql}),
                            "api": f"/api/queries/{query.name}?{urlencode(query.example_arguments())}"})
