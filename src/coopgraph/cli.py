@@ -490,6 +490,8 @@ def stats(
     if fmt not in QUERY_FORMATS:
         raise InputUnusable(f"Unknown format {fmt!r}; use table, json or csv.")
     registry, backend = _canned_setup(store)
+    if fmt == "table":
+        print_contents(canned.run(backend, registry.get("contents"), {"lang": lang}, limit=canned.MAX_LIMIT))
     page = canned.run(backend, registry.get("stats"), {"lang": lang}, limit=canned.MAX_LIMIT)
     if fmt == "json":
         out.print_json(json_dump(canned.page_json(page)))
@@ -505,6 +507,19 @@ def stats(
         dimensions[dimension].add_row(_plain(row.get("valueLabel")), _plain(row.get("notation")), _plain(row.get("count")))
     for table in dimensions.values():
         out.print(table)
+
+
+def print_contents(page: Any) -> None:
+    """The ``contents`` query as one table per source (and one for the whole graph)."""
+    tables: dict[str, Table] = {}
+    for row in page.rows:
+        kind = _plain(row.get("whatLabel")) or _plain(row.get("what")).rsplit("#", 1)[-1]
+        source = _plain(row.get("sourceTitle")) or "The whole graph"
+        if source not in tables:
+            tables[source] = Table("what", "count", title=source, title_justify="left")
+        tables[source].add_row(kind, _plain(row.get("count")))
+    for source in sorted(tables, key=lambda s: (s == "The whole graph", s)):
+        out.print(tables[source])
 
 
 def json_dump(value: object) -> str:
