@@ -58,6 +58,7 @@ from coopgraph.errors import (
     UpstreamError,
 )
 from coopgraph.export import PREFIXES
+from coopgraph.query_guard import check_query, check_update
 from coopgraph.sparql_binding import bind_values, without_trailing_separator
 from coopgraph.store import Term, graph_iri
 from coopgraph.truncation import DEFAULT_MAX_BYTES, serialise_capped
@@ -210,6 +211,7 @@ class RemoteBackend:
         Raises ``QuerySyntaxError`` (the server refused the query), ``QueryTimeout``,
         ``Overloaded`` or ``UpstreamError``.
         """
+        check_query(sparql)
         limit = self.timeout if timeout is None else timeout
         if substitutions:
             sparql = bind_values(sparql, substitutions)
@@ -232,6 +234,7 @@ class RemoteBackend:
         so readers see all of it or none. Raises ``UpdateForbidden`` without an
         update endpoint, ``QuerySyntaxError`` when the server refuses the update.
         """
+        check_update(sparql)
         if not self.update_endpoint:
             raise UpdateForbidden(
                 "This server's SPARQL store is read-only: start coopgraph with "

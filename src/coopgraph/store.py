@@ -22,6 +22,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from coopgraph.errors import QuerySyntaxError, StoreUnavailable
+from coopgraph.query_guard import check_query
 
 GRAPH_BASE = "https://w3id.org/coopgraph/graph/"
 ID_BASE = "https://w3id.org/coopgraph/id/"
@@ -147,8 +148,10 @@ def run_query(
     The default graph is the union of all graphs unless ``default_graph_uris`` is
     given (SPARQL protocol ``default-graph-uri``). ``substitutions`` binds
     variables (by name, without ``?``) to terms, never by editing the text.
-    Raises ``QuerySyntaxError`` with the parser's message.
+    Raises ``QuerySyntaxError`` with the parser's message, or when the query
+    calls a remote SERVICE (see ``query_guard``).
     """
+    check_query(sparql)
     kwargs: dict[str, object] = {}
     if default_graph_uris:
         kwargs["default_graph"] = [ox.NamedNode(u) for u in default_graph_uris]

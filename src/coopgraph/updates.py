@@ -6,6 +6,7 @@ import shutil
 
 from coopgraph.build import materialise_inferred
 from coopgraph.errors import QuerySyntaxError
+from coopgraph.query_guard import check_update
 from coopgraph.store import StoreRoot
 
 
@@ -14,6 +15,7 @@ def apply_update(root: StoreRoot, sparql: str) -> None:
 
     Raises ``QuerySyntaxError`` (nothing changed) when the update does not parse.
     """
+    check_update(sparql)
     with root.writer_lock():
         staging, store = root.clone_current()
         try:
