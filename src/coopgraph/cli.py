@@ -297,11 +297,8 @@ def serve(
     Updates through /sparql are refused unless COOPGRAPH_UPDATE_TOKEN is set (a
     token is never taken on the command line, where other users could read it).
     """
-    import uvicorn
 
     from coopgraph.executor import PooledBackend
-    from coopgraph.web.app import create_app
-    from coopgraph.web.server import uvicorn_config
 
     settings = settings_for(
         store,
@@ -319,13 +316,22 @@ def serve(
     if root.current_path() is None:
         err.print(f"No store at {root.root} yet: building it from the shipped data.", highlight=False)
         run_build(root)
-    backend = PooledBackend.from_settings(settings)
+    run_server(
+        settings,
+        PooledBackend.from_settings(settings),
+        f"({settings.workers} query workers, {settings.timeout:g} s limit)",
+    )
+
+
+def run_server(settings: Settings, backend: Any, description: str) -> None:
+    """Serve the app over ``backend`` until interrupted, then stop the backend."""
+    import uvicorn
+
+    from coopgraph.web.app import create_app
+    from coopgraph.web.server import uvicorn_config
+
     try:
-        err.print(
-            f"Serving on http://{settings.host}:{settings.port}/ "
-            f"({settings.workers} query workers, {settings.timeout:g} s limit)",
-            highlight=False,
-        )
+        err.print(f"Serving on http://{settings.host}:{settings.port}/ {description}", highlight=False)
         uvicorn.Server(uvicorn_config(create_app(settings, backend), settings)).run()
     finally:
         backend.close()
@@ -333,27 +339,21 @@ def serve(
 
 def serve_remote(settings: Settings) -> None:
     """Serve over the remote SPARQL store of ``settings`` (nothing is built here)."""
-    import uvicorn
 
     from coopgraph.errors import UpstreamError
     from coopgraph.remote import RemoteBackend
-    from coopgraph.web.app import create_app
-    from coopgraph.web.server import uvicorn_config
 
     backend = RemoteBackend.from_settings(settings)
     try:
-        try:
-            backend.version()
-        except UpstreamError as error:
-            err.print(f"[yellow]Warning:[/yellow] {error.message} Serving anyway; requests fail with 502 until it answers.")
-        err.print(
-            f"Serving on http://{settings.host}:{settings.port}/ over the SPARQL store at {settings.sparql_endpoint} "
-            f"({settings.workers} queries at once, {settings.timeout:g} s limit)",
-            highlight=False,
-        )
-        uvicorn.Server(uvicorn_config(create_app(settings, backend), settings)).run()
-    finally:
-        backend.close()
+        backend.version()
+    except UpstreamError as error:
+        err.print(f"[yellow]Warning:[/yellow] {error.message} Serving anyway; requests fail with 502 until it answers.")
+    run_server(
+        settings,
+        backend,
+        f"over the SPARQL store at {settings.sparql_endpoint} "
+        f"({settings.workers} queries at once, {settings.timeout:g} s limit)",
+    )
 
 
 @app.command("import")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -95,10 +96,10 @@ def coopgraph_command(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="session")
-def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
-    """A running Oxigraph server holding the shipped data, loaded through the CLI."""
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+@contextmanager
+def loaded_oxigraph_server(location: Path) -> Iterator[OxigraphServer]:
+    """A running Oxigraph server holding the shipped data, loaded through the CLI as a user would."""
+    server = OxigraphServer(location)
     server.start()
     try:
         loaded = coopgraph_command("build", "--sparql-endpoint", server.query_endpoint)
@@ -106,6 +107,12 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigra
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    with loaded_oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 from coopgraph.errors import Overloaded, QueryTimeout, UpdateForbidden, UpstreamError
 from coopgraph.remote import RemoteBackend
 from coopgraph.store import GRAPH_BASE
-from tests.remote.conftest import OxigraphServer, coopgraph_command
+from tests.remote.conftest import OxigraphServer, coopgraph_command, loaded_oxigraph_server
 
 # A cross product of the whole graph with itself: seconds of work on the server, and bounded.
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f }"
@@ -85,14 +85,8 @@ def test_without_an_update_endpoint_updates_are_forbidden(oxigraph_server: Oxigr
 @pytest.fixture(scope="module")
 def scratch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
     """A server of this module's own, for tests that change the data."""
-    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-scratch"))
-    server.start()
-    try:
-        loaded = coopgraph_command("build", "--sparql-endpoint", server.query_endpoint)
-        assert loaded.returncode == 0, loaded.stderr
+    with loaded_oxigraph_server(tmp_path_factory.mktemp("oxigraph-scratch")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_an_update_is_applied_with_inference_and_a_new_version(scratch_server: OxigraphServer) -> None:
