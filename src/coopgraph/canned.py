@@ -3,9 +3,9 @@
 Each file is one query: a YAML header in ``#+`` comment lines (summary,
 description, parameters with type, description, example…; see
 ``queries/README.md``) and a SPARQL SELECT. A parameter ``name`` is bound to
-the variable ``?_name`` with pyoxigraph substitutions, so a value never becomes
-query text. Loading parses and dry-runs every file, so a broken file fails at
-start-up with its name in the message. The HTTP API (``web/api.py``) and the
+the variable ``?_name`` as an RDF term (``store.run_query`` → ``sparql_binding``),
+so a value a user typed never becomes query text. Loading parses and dry-runs
+every file, so a broken file fails at start-up with its name in the message. The HTTP API (``web/api.py``) and the
 CLI (``coopgraph run``) both call ``load_registry`` and ``run``.
 """
 

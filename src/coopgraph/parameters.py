@@ -1,7 +1,7 @@
 """Canned-query parameters: their declared types, how a value is checked, and the term it is bound as.
 
 A value arrives as text (a URL query string, a command-line ``name=value``) and
-leaves as a pyoxigraph term that ``canned.run`` binds with substitutions: never
+leaves as a pyoxigraph term that ``canned.run`` binds to its variable: never
 as text pasted into SPARQL. A value that does not fit its type raises
 ``InvalidParameter`` (422) saying why; names of authorities, networks, sectors
 and partnership kinds go through ``names.resolve`` (404 unknown, 409 ambiguous).

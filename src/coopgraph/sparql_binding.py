@@ -1,9 +1,10 @@
-"""Binding variables of a SPARQL query to RDF terms for an engine that has no substitution API.
+"""Binding variables of a SPARQL query to RDF terms, in the query text, safely.
 
-The embedded store binds a canned query's parameters with pyoxigraph's
-``substitutions``: the variable becomes that term everywhere in the query. A
-remote SPARQL 1.1 server offers nothing of the kind, so ``bind_values`` writes
-the same binding in standard SPARQL, in two parts:
+pyoxigraph has a ``substitutions`` argument, but it leaves the variable in the
+plan (an index look-up on a bound country became a scan: 9× slower on the
+canned ``cooperations`` query at 1 M triples), and a remote SPARQL 1.1 server
+offers nothing of the kind. So both backends bind with ``bind_values``, which
+writes the binding in standard SPARQL, in two parts:
 
 - inside the query's ``WHERE`` group, every occurrence of the variable becomes
   the term itself (``?_lang`` → ``"en"``), so every nested group — ``OPTIONAL``,

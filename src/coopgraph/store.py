@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from coopgraph.errors import QuerySyntaxError, StoreUnavailable
 from coopgraph.query_guard import check_query
+from coopgraph.sparql_binding import bind_values
 
 GRAPH_BASE = "https://w3id.org/coopgraph/graph/"
 ID_BASE = "https://w3id.org/coopgraph/id/"
@@ -147,7 +148,10 @@ def run_query(
 
     The default graph is the union of all graphs unless ``default_graph_uris`` is
     given (SPARQL protocol ``default-graph-uri``). ``substitutions`` binds
-    variables (by name, without ``?``) to terms, never by editing the text.
+    variables (by name, without ``?``) to terms with ``bind_values``, as the remote
+    backend does: pyoxigraph's own ``substitutions`` leave the variable in the plan,
+    so an index look-up on a bound country or sector became a scan (the canned
+    ``cooperations`` query took 1.6 s instead of 0.19 s at 1 M triples).
     Raises ``QuerySyntaxError`` with the parser's message, or when the query
     calls a remote SERVICE (see ``query_guard``).
     """
@@ -160,7 +164,7 @@ def run_query(
     if named_graph_uris:
         kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
     if substitutions:
-        kwargs["substitutions"] = {ox.Variable(k): v for k, v in substitutions.items()}
+        sparql = bind_values(sparql, substitutions)
     try:
         return store.query(sparql, **kwargs)  # type: ignore[arg-type]
     except SyntaxError as error:
