@@ -51,6 +51,16 @@ def test_http_script_runs_against_coopgraph_and_stops_its_server(tmp_path: Path)
     assert result["memory"]["coopgraph"]["idle_rss"] > 0
 
 
+
+@pytest.mark.timeout(300)
+def test_overload_script_drives_both_servers_and_checks_every_body(tmp_path: Path) -> None:
+    out = run("overload.py", "--size", "2000", "--clients", "4", "--seconds", "1", "--alone", "0.5",
+              "--work", tmp_path, "--out", tmp_path / "overload.json")
+    runs = json.loads((tmp_path / "overload.json").read_text())["runs"]
+    assert {r["server"] for r in runs} == {"oxigraph serve-read-only", "coopgraph serve"}
+    assert all(r["answered_200"] > 0 and r["incomplete_200_bodies"] == 0 for r in runs), runs
+    assert "| coopgraph serve |" in out
+
 def test_shaped_cooperations_query_gives_the_rows_of_the_canned_one(tmp_path: Path) -> None:
     sys.path.insert(0, str(BENCH.parent))
     from bench.generate import write
