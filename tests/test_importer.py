@@ -131,3 +131,27 @@ def test_the_shipped_example_imports(root: StoreRoot) -> None:
     example = Path(__file__).parent.parent / "examples" / "partnerships.csv"
     code, output = run(root, example)
     assert code == 0, output
+
+
+def test_millions_of_rows_are_refused_at_once_and_change_nothing(root: StoreRoot, tmp_path: Path) -> None:
+    before = export(root)
+    # A million and a half empty rows (19.5 MB): under the size limit, far over the row limit.
+    path = tmp_path / "many.csv"
+    path.write_bytes((HEADER + "\n").encode() + b",,,,,,,,,,,,\n" * 1_500_000)
+    code, output = run(root, path)
+    assert code == 2, output  # unusable as a whole
+    assert "more than 50000 rows; split it" in output
+    assert "Traceback" not in output
+    assert export(root) == before
+
+
+def test_a_file_over_the_size_limit_is_refused_before_parsing(root: StoreRoot, tmp_path: Path) -> None:
+    before = export(root)
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as out:
+        out.write((HEADER + "\n").encode())
+        out.write((GOOD_ROW + "\n").encode() * (21 * 1024 * 1024 // len(GOOD_ROW)))
+    code, output = run(root, path)
+    assert code == 2, output  # unusable as a whole
+    assert "larger than 20 MiB; split it" in output
+    assert export(root) == before
