@@ -103,3 +103,20 @@ def test_static_files_only_by_name(client: TestClient) -> None:
     assert client.get("/static/graph.js").headers["content-type"].startswith("text/javascript")
     assert client.get("/static/..%2fpages.py").status_code == 404
     assert client.get("/static/nothing.css").status_code == 404
+
+
+def test_every_resource_of_the_shipped_data_has_a_page_and_a_turtle_description(client: TestClient) -> None:
+    # Every IRI under /id/ that the data names, as a browser and as a linked-data client ask for it.
+    query = """SELECT DISTINCT ?r WHERE { { ?r ?p ?o } UNION { ?s ?p ?r } FILTER(isIRI(?r)
+               && STRSTARTS(STR(?r), "https://w3id.org/coopgraph/id/")) }"""
+    listed = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
+    iris = [row["r"]["value"] for row in listed.json()["results"]["bindings"]]
+    assert len(iris) > 500
+    failures = []
+    for iri in iris:
+        path = iri.removeprefix("https://w3id.org/coopgraph")
+        for accept in (BROWSER, "text/turtle"):
+            response = client.get(path, headers={"Accept": accept})
+            if response.status_code != 200:
+                failures.append((path, accept, response.status_code))
+    assert failures == [], failures[:20]
