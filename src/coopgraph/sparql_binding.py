@@ -42,8 +42,9 @@ would not mean the same node on another server).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -81,13 +82,18 @@ class _Token:
     end: int
 
 
-def _tokens(sparql: str) -> list[_Token]:
-    """The significant tokens of ``sparql`` (no comments or spaces)."""
-    return [
+@functools.lru_cache(maxsize=512)
+def _tokens(sparql: str) -> tuple[_Token, ...]:
+    """The significant tokens of ``sparql`` (no comments or spaces).
+
+    Cached: a canned query has one text per set of given parameters, and
+    tokenising it took a fifth of a short canned call.
+    """
+    return tuple(
         _Token(match.lastgroup or "char", match.group(), match.start(), match.end())
         for match in _TOKEN.finditer(sparql)
         if match.lastgroup not in ("comment", "space")
-    ]
+    )
 
 
 def term_text(term: ox.NamedNode | ox.Literal | ox.BlankNode) -> str:
@@ -135,7 +141,7 @@ def bind_values(sparql: str, substitutions: Mapping[str, ox.NamedNode | ox.Liter
     return bound
 
 
-def _constants(tokens: list[_Token], terms: Mapping[str, str]) -> list[tuple[int, int, str]]:
+def _constants(tokens: Sequence[_Token], terms: Mapping[str, str]) -> list[tuple[int, int, str]]:
     """Edits turning each occurrence of a bound variable in ``tokens`` (the WHERE group) into its term.
 
     A subquery that projects a bound variable projects its term instead
@@ -169,7 +175,7 @@ def _constants(tokens: list[_Token], terms: Mapping[str, str]) -> list[tuple[int
     return edits
 
 
-def _outer_group(tokens: list[_Token]) -> tuple[int, int, bool] | None:
+def _outer_group(tokens: Sequence[_Token]) -> tuple[int, int, bool] | None:
     """The query's WHERE group as (opening index, closing index, may hold inline data), if it has one."""
     for opening, closing, is_outer in _groups(tokens):
         if is_outer:
@@ -187,7 +193,7 @@ def _outer_group(tokens: list[_Token]) -> tuple[int, int, bool] | None:
     return None
 
 
-def _groups(tokens: list[_Token]) -> list[tuple[int, int, bool]]:
+def _groups(tokens: Sequence[_Token]) -> list[tuple[int, int, bool]]:
     """Group graph patterns as (opening index, closing index, is the query's WHERE group).
 
     Braces that open a ``VALUES`` data block, a ``CONSTRUCT`` template, the
