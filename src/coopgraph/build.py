@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from coopgraph import reference
 from coopgraph.errors import DataInvalid, InputUnusable
+from coopgraph.inference import materialise_inferred
 from coopgraph.resources import resource_dir
 from coopgraph.store import GRAPH_BASE, ID_BASE, ONTOLOGY_NS, StoreRoot, graph_iri
 from coopgraph.validation import ValidationReport
@@ -163,63 +164,6 @@ def reference_quads(store: ox.Store) -> Iterator[ox.Quad]:
         geonameid = reference.resolve_city(code, labels)
         if geonameid is not None:
             yield from reference.place_quads(ox.NamedNode(authority), geonameid, graph)
-
-
-def _inferred_update() -> str:
-    # Every pattern names its graph (GRAPH ?g): the update then reads all the data
-    # whatever a server takes as the default graph of an update (embedded or remote).
-    # One skos:prefLabel per resource and language, in one graph, gives queries a label
-    # to read without the duplicates the union default graph returns for a label
-    # stated by several sources (each copy would multiply the rows of an OPTIONAL).
-    graph = graph_iri("inferred").value
-    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-    org = "http://www.w3.org/ns/org#"
-    return f"""DROP SILENT GRAPH <{graph}> ;
-INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}cooperatesWith> ?b }} }} WHERE {{
-  SELECT DISTINCT ?a ?b WHERE {{
-    GRAPH ?g1 {{ ?p {rdf_type} <{COOP}Partnership> }}
-    GRAPH ?g2 {{ ?p <{COOP}partner> ?a }}
-    GRAPH ?g3 {{ ?p <{COOP}partner> ?b }}
-    FILTER (?a != ?b)
-  }}
-}} ;
-INSERT {{ GRAPH <{graph}> {{ ?a <{COOP}sharesNetworkWith> ?b }} }} WHERE {{
-  SELECT DISTINCT ?a ?b WHERE {{
-    GRAPH ?g1 {{ ?m1 {rdf_type} <{COOP}Membership> }} GRAPH ?g2 {{ ?m1 <{org}member> ?a }}
-    GRAPH ?g3 {{ ?m1 <{org}organization> ?n }}
-    GRAPH ?g4 {{ ?m2 {rdf_type} <{COOP}Membership> }} GRAPH ?g5 {{ ?m2 <{org}member> ?b }}
-    GRAPH ?g6 {{ ?m2 <{org}organization> ?n }}
-    GRAPH ?g7 {{ ?a {rdf_type} <{COOP}Authority> }} GRAPH ?g8 {{ ?b {rdf_type} <{COOP}Authority> }}
-    FILTER (?a != ?b)
-  }}
-}} ;
-INSERT {{ GRAPH <{graph}> {{ ?x <{SKOS}prefLabel> ?label }} }} WHERE {{
-  SELECT ?x (MIN(?name) AS ?label) WHERE {{
-    GRAPH ?g {{ ?x <http://www.w3.org/2000/01/rdf-schema#label> ?name }}
-    FILTER (isIRI(?x) && LANG(?name) != "")
-    FILTER NOT EXISTS {{ GRAPH ?h {{ ?x <{SKOS}prefLabel> ?given }} }}
-  }} GROUP BY ?x (LANG(?name))
-}}"""
-
-
-INFERRED_UPDATE = _inferred_update()
-
-
-def materialise_inferred(store: ox.Store) -> None:
-    """(Re)write the ``inferred`` graph: ``coop:cooperatesWith`` between partners of a
-    partnership, ``coop:sharesNetworkWith`` between authorities of a network.
-
-    One SPARQL update, evaluated inside the engine: no row crosses into Python.
-    """
-    store.update(INFERRED_UPDATE)
-
-
-def inferred_quads(store: ox.Store) -> Iterator[ox.Quad]:
-    """The quads ``materialise_inferred`` writes, for backends that load graphs elsewhere."""
-    scratch = ox.Store()
-    scratch.extend(store.quads_for_pattern(None, None, None, None))
-    materialise_inferred(scratch)
-    yield from scratch.quads_for_pattern(None, None, None, graph_iri("inferred"))
 
 
 def _count(store: ox.Store, sparql: str) -> int:

@@ -48,7 +48,7 @@ import pyoxigraph as ox
 
 from coopgraph import __version__
 from coopgraph.backend import RawResult
-from coopgraph.build import DATA_VERSION, DATASET_IRI, INFERRED_UPDATE
+from coopgraph.build import DATA_VERSION, DATASET_IRI
 from coopgraph.errors import (
     CoopgraphError,
     Overloaded,
@@ -58,6 +58,7 @@ from coopgraph.errors import (
     UpstreamError,
 )
 from coopgraph.export import PREFIXES
+from coopgraph.inference import INFERRED_UPDATE
 from coopgraph.query_guard import check_query, check_update
 from coopgraph.sparql_binding import bind_values, without_trailing_separator
 from coopgraph.store import Term, graph_iri

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from coopgraph.build import materialise_inferred
 from coopgraph.errors import QuerySyntaxError
+from coopgraph.inference import materialise_inferred
 from coopgraph.query_guard import check_update
 from coopgraph.store import StoreRoot
 
