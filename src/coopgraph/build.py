@@ -19,7 +19,7 @@ from coopgraph import reference
 from coopgraph.errors import DataInvalid, InputUnusable
 from coopgraph.inference import materialise_inferred
 from coopgraph.resources import resource_dir
-from coopgraph.store import GRAPH_BASE, ID_BASE, ONTOLOGY_NS, StoreRoot, graph_iri
+from coopgraph.store import GRAPH_BASE, ID_BASE, ONTOLOGY_NS, StoreRoot, graph_iri, write_failures_explained
 from coopgraph.validation import ValidationReport
 from coopgraph.validation_sparql import validate_store
 
@@ -99,7 +99,7 @@ def build(
     when a file cannot be parsed; in both cases the current generation is untouched.
     """
     data_dir = data_dir or resource_dir("data")
-    with root.writer_lock():
+    with root.writer_lock(), write_failures_explained():
         extra = list(extra)
         # An extra source replaces a shipped or imported graph of the same name (re-importing a file).
         replaced = {source.name for source in extra}

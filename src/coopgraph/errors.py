@@ -88,6 +88,12 @@ class StoreUnavailable(CoopgraphError):
     status = 503
 
 
+class StoreWriteFailed(CoopgraphError):
+    """A new store generation could not be written (disk full, quota, read-only file system…)."""
+
+    status = 507
+
+
 class UpstreamError(CoopgraphError):
     """A remote SPARQL endpoint failed or answered something unusable."""
 

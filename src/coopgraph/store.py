@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from coopgraph.errors import QuerySyntaxError, StoreUnavailable
+from coopgraph.errors import QuerySyntaxError, StoreUnavailable, StoreWriteFailed
 from coopgraph.query_guard import check_query
 from coopgraph.sparql_binding import bind_values
 
@@ -34,6 +34,33 @@ Term = ox.NamedNode | ox.Literal | ox.BlankNode
 
 _CURRENT = "current"
 _KEEP_GENERATIONS = 3
+
+
+_WRITE_FAILURES = (
+    ("No space left on device", "the disk is full"),
+    ("Disk quota exceeded", "the disk quota is used up"),
+    ("File too large", "a file reached the size limit"),
+    ("Read-only file system", "the file system is read-only"),
+    ("Permission denied", "permission was denied"),
+)
+
+
+@contextmanager
+def write_failures_explained() -> Iterator[None]:
+    """Turn an OS error while a generation is written into ``StoreWriteFailed``: one sentence, no path.
+
+    The engine's message names the file it was writing; an HTTP client must not
+    see paths, and a user needs the cause, not the file.
+    """
+    try:
+        yield
+    except OSError as error:
+        text = f"{error} {error.strerror or ''}"
+        reason = next((reason for marker, reason in _WRITE_FAILURES if marker in text), "an input/output error")
+        raise StoreWriteFailed(
+            f"The new store generation could not be written: {reason}. "
+            "Nothing was changed: the previous data is still the one served."
+        ) from error
 
 
 def graph_iri(name: str) -> ox.NamedNode:

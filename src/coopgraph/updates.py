@@ -7,7 +7,7 @@ import shutil
 from coopgraph.errors import QuerySyntaxError
 from coopgraph.inference import materialise_inferred
 from coopgraph.query_guard import check_update
-from coopgraph.store import StoreRoot
+from coopgraph.store import StoreRoot, write_failures_explained
 
 
 def apply_update(root: StoreRoot, sparql: str) -> None:
@@ -16,7 +16,7 @@ def apply_update(root: StoreRoot, sparql: str) -> None:
     Raises ``QuerySyntaxError`` (nothing changed) when the update does not parse.
     """
     check_update(sparql)
-    with root.writer_lock():
+    with root.writer_lock(), write_failures_explained():
         staging, store = root.clone_current()
         try:
             try:
