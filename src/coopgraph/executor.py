@@ -95,8 +95,11 @@ class _Request:
 
 def _worker_main(connection: Connection, store_root: str) -> None:
     """The loop of a worker process: receive a request, evaluate it, send back a result or an error."""
-    # Ctrl-C in a terminal reaches the whole process group; the parent stops the workers.
+    # Ctrl-C in a terminal, and a service manager stopping the service (systemd sends
+    # SIGTERM to every process of the unit), reach the workers too: they keep answering
+    # the queries in flight while the server drains, and the parent stops them after.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     root = StoreRoot(Path(store_root))
     opened: tuple[str | None, ox.Store] | None = None
     connection.send(("ready", os.getpid()))
