@@ -64,7 +64,9 @@ def rdf_response(body: bytes, fmt: Format, path: str) -> Response:
     )
 
 
-@router.api_route("/id/{path:path}", methods=["GET", "HEAD"], name="resource")
+# HEAD is a route of its own so that each method has its own OpenAPI operation id.
+@router.get("/id/{path:path}", name="resource")
+@router.head("/id/{path:path}", name="resource_head")
 def resource(path: str, request: Request) -> Response:
     """Dereference ``https://w3id.org/coopgraph/id/{path}``: HTML or RDF by negotiation or suffix."""
     iri, suffix = linked_data.resource_path(path)
@@ -80,8 +82,10 @@ def resource(path: str, request: Request) -> Response:
     return rdf_response(linked_data.serialize_quads(description.quads, fmt.rdf), fmt, document)
 
 
-@router.api_route("/ontology", methods=["GET", "HEAD"], name="ontology")
-@router.api_route("/ontology.{suffix}", methods=["GET", "HEAD"], name="ontology_file")
+@router.get("/ontology", name="ontology")
+@router.head("/ontology", name="ontology_head")
+@router.get("/ontology.{suffix}", name="ontology_file")
+@router.head("/ontology.{suffix}", name="ontology_file_head")
 def ontology(request: Request, suffix: str | None = None) -> Response:
     """The ontology and the thesauri: HTML documentation or RDF (``/ontology#Authority`` anchors work)."""
     if suffix is not None and suffix not in linked_data.SUFFIXES:
@@ -95,7 +99,8 @@ def ontology(request: Request, suffix: str | None = None) -> Response:
     return rdf_response(linked_data.serialize_quads(quads, fmt.rdf), fmt, "/ontology")
 
 
-@router.api_route("/.well-known/void", methods=["GET", "HEAD"], name="void")
+@router.get("/.well-known/void", name="void")
+@router.head("/.well-known/void", name="void_head")
 def void(request: Request) -> Response:
     """The VoID and DCAT description of the dataset, with statistics, endpoint and dumps."""
     fmt = negotiate(request.headers.get("accept"), OFFERS, request.query_params.get("format"))
@@ -131,7 +136,8 @@ def dumps_index(request: Request) -> Response:
     return pages.dumps_page(request, linked_data.DUMP_FILES, DUMP_MEDIA_TYPES)
 
 
-@router.api_route("/dumps/{filename}", methods=["GET", "HEAD"], name="dump")
+@router.get("/dumps/{filename}", name="dump")
+@router.head("/dumps/{filename}", name="dump_head")
 def dump(filename: str, request: Request) -> Response:
     """The whole graph in one format, streamed; ``.gz`` names or ``Accept-Encoding: gzip`` compress it."""
     packed = filename.endswith(".gz")

@@ -100,7 +100,9 @@ def _backend(request: Request) -> Backend:
     return backend
 
 
-@router.api_route("/sparql", methods=["GET", "HEAD"], name="sparql")
+# HEAD is a route of its own so that each method has its own OpenAPI operation id.
+@router.get("/sparql", name="sparql")
+@router.head("/sparql", name="sparql_head")
 async def sparql_get(request: Request) -> Response:
     """Run ``?query=``, or describe the service when there is no query."""
     settings = _settings(request)
