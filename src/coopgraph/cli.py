@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -332,9 +333,21 @@ def run_server(settings: Settings, backend: Any, description: str) -> None:
 
     try:
         err.print(f"Serving on http://{settings.host}:{settings.port}/ {description}", highlight=False)
+        threading.Thread(target=_warm_name_index, args=(backend,), daemon=True, name="name-index").start()
         uvicorn.Server(uvicorn_config(create_app(settings, backend), settings)).run()
     finally:
         backend.close()
+
+
+def _warm_name_index(backend: Any) -> None:
+    """Build the name index while the server starts: the first request that names an
+    authority would otherwise wait for it (3.8 s at 1 M triples)."""
+    from coopgraph import names
+
+    try:
+        names.index_for(backend)
+    except CoopgraphError:
+        pass  # no store yet, or the remote store is down: the first request that needs it builds it
 
 
 def serve_remote(settings: Settings) -> None:
