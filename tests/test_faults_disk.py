@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +13,8 @@ import pytest
 
 from coopgraph.backend import EmbeddedBackend
 from coopgraph.store import StoreRoot
+from tests.serve_process import COOPGRAPH
 
-COOPGRAPH = [sys.executable, "-m", "coopgraph.cli"] if shutil.which("coopgraph") is None else ["coopgraph"]
 ASK_LYON = "ASK { <https://w3id.org/coopgraph/id/authority/lyon> ?p ?o }"
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,41 +18,15 @@ import pytest
 
 from coopgraph.build import build
 from coopgraph.store import StoreRoot
+from tests.conftest import free_port
+from tests.serve_process import COOPGRAPH, start_server, stop
 
-COOPGRAPH = ["coopgraph"] if shutil.which("coopgraph") else [sys.executable, "-m", "coopgraph.cli"]
 SELECT = "SELECT ?a ?b WHERE { ?a <https://w3id.org/coopgraph/ontology#cooperatesWith> ?b } ORDER BY ?a ?b LIMIT 50"
 REQUESTS = [
     ("/api/queries/partners-of", {"authority": "Lyon"}, "application/json"),
     ("/sparql", {"query": SELECT}, "application/sparql-results+json"),
     ("/id/authority/lyon", {}, "text/turtle"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [*COOPGRAPH, "serve", "--store", str(root), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/queries", timeout=5).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError("coopgraph serve did not start")
-
-
-def stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
-    os.killpg(process.pid, how)  # the server and its query workers
-    process.wait(timeout=30)
 
 
 def complete(content_type: str, body: bytes) -> bool:

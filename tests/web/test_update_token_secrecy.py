@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from coopgraph.build import build
 from coopgraph.store import StoreRoot
+from tests.conftest import free_port
+from tests.serve_process import start_server, stop
 
-COOPGRAPH = ["coopgraph"] if shutil.which("coopgraph") else [sys.executable, "-m", "coopgraph.cli"]
 INSERT = 'INSERT DATA { GRAPH <urn:x-test:g> { <urn:x-test:s> <urn:x-test:p> "token test" } }'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_update_token_is_never_written_out_nor_echoed(tmp_path: Path) -> None:
@@ -34,22 +22,9 @@ def test_the_update_token_is_never_written_out_nor_echoed(tmp_path: Path) -> Non
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603 - our own command
-            [*COOPGRAPH, "serve", "--store", str(root), "--port", str(port)],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "COOPGRAPH_UPDATE_TOKEN": token},
-        )
+        server = start_server(root, port, env={"COOPGRAPH_UPDATE_TOKEN": token}, output=output)
         try:
             url = f"http://127.0.0.1:{port}/sparql"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(url, params={"query": "ASK {}"}, timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
             answers = [
                 httpx.post(url, data={"update": INSERT}, headers={"Authorization": f"Bearer {token}"}),
                 httpx.post(url, data={"update": INSERT}, headers={"Authorization": f"Bearer {wrong}"}),
@@ -62,8 +37,7 @@ def test_the_update_token_is_never_written_out_nor_echoed(tmp_path: Path) -> Non
                 httpx.get(url, params={"update": INSERT, "access_token": token}),
             ]
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop(server)
 
     statuses = [a.status_code for a in answers]
     assert statuses[0] == 204 and statuses[1] == statuses[2] == statuses[4] == 403 and statuses[3] == 400, statuses
