@@ -166,11 +166,6 @@ def reference_quads(store: ox.Store) -> Iterator[ox.Quad]:
             yield from reference.place_quads(ox.NamedNode(authority), geonameid, graph)
 
 
-def _count(store: ox.Store, sparql: str) -> int:
-    rows = list(_select(store, sparql))
-    return int(rows[0]["n"].value) if rows else 0
-
-
 def void_quads(store: ox.Store) -> Iterator[ox.Quad]:
     """VoID statistics of the whole dataset and of each named graph."""
     graph = graph_iri("void")
@@ -182,12 +177,9 @@ def void_quads(store: ox.Store) -> Iterator[ox.Quad]:
     # A token unique to this build: a remote store's ``version()`` (and so every ETag) follows it.
     yield ox.Quad(DATASET_IRI, DATA_VERSION, ox.Literal(uuid.uuid4().hex), graph)
     # The statistics quads themselves are not counted: they describe the rest.
-    yield stat(DATASET_IRI, "triples", _count(store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }"))
-    yield stat(DATASET_IRI, "entities", _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER isIRI(?s) }"))
-    yield stat(DATASET_IRI, "classes", _count(store, "SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"))
-    yield stat(DATASET_IRI, "properties", _count(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"))
-    yield stat(DATASET_IRI, "distinctSubjects", _count(store, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }"))
-    yield stat(DATASET_IRI, "distinctObjects", _count(store, "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?s ?p ?o }"))
+    statistics = next(_select(store, (resource_dir("queries") / "internal" / "dataset-statistics.rq").read_text()))
+    for name in ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects"):
+        yield stat(DATASET_IRI, name, int(statistics[name].value))
     for name, size in graph_sizes(store).items():
         subset = ox.NamedNode(f"{ID_BASE}dataset/coopgraph/graph/{name}")
         yield ox.Quad(DATASET_IRI, ox.NamedNode(VOID + "subset"), subset, graph)
