@@ -69,3 +69,16 @@ def test_the_endpoint_answers_400_and_fetches_nothing(live_server: object) -> No
     assert response.status_code == 400
     assert "SERVICE" in response.json()["message"]
     assert contacted == []
+
+
+def test_a_binding_the_query_text_cannot_take_is_a_clear_error_on_the_embedded_store() -> None:
+    import pyoxigraph as ox
+
+    from coopgraph.store import run_query
+
+    store = ox.Store()
+    # The query assigns ?x itself: a value for it cannot be bound.
+    with pytest.raises(QuerySyntaxError, match="could not be evaluated"):
+        run_query(store, "SELECT ?x WHERE { BIND(1 AS ?x) }", substitutions={"x": ox.NamedNode("urn:x-test:a")})
+    with pytest.raises(QuerySyntaxError, match="blank node"):
+        run_query(store, "SELECT ?x WHERE { ?x ?p ?o }", substitutions={"x": ox.BlankNode()})

@@ -191,7 +191,10 @@ def run_query(
     if named_graph_uris:
         kwargs["named_graphs"] = [ox.NamedNode(u) for u in named_graph_uris]
     if substitutions:
-        sparql = bind_values(sparql, substitutions)
+        try:
+            sparql = bind_values(sparql, substitutions)
+        except (ValueError, TypeError) as error:  # a variable the query assigns, a blank node…
+            raise QuerySyntaxError(f"The query could not be evaluated: {error}.") from error
     try:
         return store.query(sparql, **kwargs)  # type: ignore[arg-type]
     except SyntaxError as error:
