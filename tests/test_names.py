@@ -94,6 +94,38 @@ def test_index_is_rebuilt_when_the_data_changes(tmp_path_factory: pytest.TempPat
     assert names.index_for(backend) is not first
 
 
+
+def test_the_server_keeps_the_index_ready_across_publishes(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # What `coopgraph serve` runs in the background: no request has to wait for the index.
+    import threading
+    import time
+
+    from coopgraph.cli import keep_name_index_warm
+
+    root = build_fixture_root(tmp_path_factory)
+    backend = EmbeddedBackend(root)
+    stop = threading.Event()
+
+    def ready_for_current_data() -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            cached = names._cache.get(backend)
+            if cached is not None and cached[0] == backend.version():
+                return True
+            time.sleep(0.05)
+        return False
+
+    warmer = threading.Thread(target=keep_name_index_warm, args=(backend, 0.1, stop), daemon=True)
+    warmer.start()
+    try:
+        assert ready_for_current_data()  # built at start, before any request
+        build(StoreRoot(root.root), data_dir=FIXTURE_DATA)
+        assert ready_for_current_data()  # and again for the new generation
+    finally:
+        stop.set()
+        warmer.join(timeout=10)
+    assert not warmer.is_alive()
+
 @given(st.text(max_size=40))
 def test_fold_is_idempotent(text: str) -> None:
     assert fold(fold(text)) == fold(text)
